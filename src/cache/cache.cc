@@ -20,7 +20,7 @@ struct Cache::Record {
   uint8_t key_bits;
   uint8_t hits;  // saturating
   uint16_t wire_len;
-  uint16_t reserved;
+  uint16_t flags;  // kNeverStale
   uint32_t hash_lo;   // low half of the key hash: gives the home slot
   uint32_t inserted;  // seconds
   uint32_t expires;   // seconds
@@ -42,6 +42,9 @@ constexpr size_t kAlign = 4;
 constexpr unsigned kMaxReinsertsPerInsert = 8;
 
 enum : uint8_t { kDead = 0, kLive = 1, kReferenced = 2, kPrefetched = 4, kPadding = 8 };
+// Record::flags. A cached SERVFAIL only protects the upstream for servfail_ttl; serving it
+// stale afterwards would turn a passing failure into a day of errors (RFC 2308 7.1).
+constexpr uint16_t kNeverStale = 1;
 
 size_t record_size(size_t wire_len, size_t ttl_count) {
   return (kHeader + wire_len + 2 * ttl_count + kAlign - 1) & ~(kAlign - 1);
@@ -70,22 +73,13 @@ Cache::Cache(const CacheConfig& config, uint64_t hash_seed) : config_(config), s
   if (arena < (size_t{32} << 10)) arena = size_t{32} << 10;
   if (arena > (size_t{16} << 30) - 64) arena = (size_t{16} << 30) - 64;  // u32 offsets in units of 4
   arena_size_ = arena;
-  slots_ = static_cast<uint64_t*>(std::aligned_alloc(64, (slots * 8 + 63) & ~size_t{63}));
-  arena_ = static_cast<uint8_t*>(std::aligned_alloc(64, arena));
-  if (slots_ == nullptr || arena_ == nullptr) {
-    std::free(slots_);
-    std::free(arena_);
-    throw std::bad_alloc();
-  }
-  // Touch every page now so the packet path never takes a first-touch page fault.
-  std::memset(slots_, 0, slots * 8);
-  std::memset(arena_, 0, arena);
+  slot_memory_ = util::HugeBuffer(slots * 8);
+  arena_memory_ = util::HugeBuffer(arena);
+  slots_ = reinterpret_cast<uint64_t*>(slot_memory_.data());
+  arena_ = arena_memory_.data();
 }
 
-Cache::~Cache() {
-  std::free(slots_);
-  std::free(arena_);
-}
+Cache::~Cache() = default;
 
 Cache::Record* Cache::record_at(uint32_t slot_value) const noexcept {
   return reinterpret_cast<Record*>(arena_ + size_t{slot_value - 1} * kAlign);
@@ -138,6 +132,10 @@ void Cache::kill(Record* rec) noexcept {
   stats_.stored_wire_bytes -= rec->wire_len;
 }
 
+uint64_t Cache::stale_until(const Record* rec) const noexcept {
+  return uint64_t{rec->expires} + ((rec->flags & kNeverStale) ? 0 : config_.stale_window);
+}
+
 size_t Cache::pad_before(size_t size) const noexcept {
   const size_t phys = tail_ % arena_size_;
   return phys + size > arena_size_ ? arena_size_ - phys : 0;
@@ -152,10 +150,16 @@ void Cache::advance_head(uint32_t now) noexcept {
   }
   const size_t size = record_size(rec->wire_len, rec->ttl_count);
   if (rec->state & kLive) {
-    const bool expired = uint64_t{now} >= uint64_t{rec->expires} + config_.stale_window;
+    const bool expired = uint64_t{now} >= stale_until(rec);
     if (!expired && (rec->state & kReferenced) && reinserts_left_ > 0) {
+      // The record's own bytes are freed by the move, so it only needs the padding to fit:
+      // requiring `size` free bytes on top would make a second chance impossible exactly
+      // when the arena is full (equal-sized records were always evicted, never reinserted).
+      // The copy may then overlap the source (or be the source itself, when the arena is
+      // exactly full): memmove, and the source is not touched afterwards; it lies behind
+      // the new head.
       const size_t pad = pad_before(size);
-      if (tail_ - head_ + pad + size <= arena_size_) {
+      if (tail_ - head_ + pad <= arena_size_) {
         --reinserts_left_;
         const size_t slot = slot_of(rec);
         if (pad != 0) {
@@ -163,11 +167,10 @@ void Cache::advance_head(uint32_t now) noexcept {
           tail_ += pad;
         }
         const size_t dst = tail_ % arena_size_;
-        std::memcpy(arena_ + dst, rec, size);
+        std::memmove(arena_ + dst, rec, size);
         tail_ += size;
         reinterpret_cast<Record*>(arena_ + dst)->state &= static_cast<uint8_t>(~kReferenced);
         slots_[slot] = (slots_[slot] & 0xffffffff00000000ULL) | (dst / kAlign + 1);
-        rec->state = kDead;
         head_ += size;
         ++stats_.reinserted;
         return;
@@ -253,7 +256,7 @@ StoreResult Cache::insert(const CacheKey& key, const uint8_t* msg, size_t len, c
   rec->key_bits = key.bits;
   rec->hits = 0;
   rec->wire_len = static_cast<uint16_t>(wire_len);
-  rec->reserved = 0;
+  rec->flags = r.rcode == kServFail ? kNeverStale : 0;
   rec->hash_lo = static_cast<uint32_t>(key.hash);
   rec->inserted = now;
   rec->expires = now + ttl;
@@ -261,7 +264,7 @@ StoreResult Cache::insert(const CacheKey& key, const uint8_t* msg, size_t len, c
   std::memcpy(w, msg, wire_len);
   if (r.has_edns) store_u16(w + kOffArcount, static_cast<uint16_t>(load_u16(w + kOffArcount) - 1));
   set_id(w, 0);
-  ascii_lower(w + kHeaderSize, key.name_len);
+  std::memcpy(w + kHeaderSize, key.name, key.name_len);  // the key is already lower-case
   clamp_ttls(w, ttl_offsets, r.ttl_count, rr_min, rr_max);
   std::memcpy(w + wire_len, ttl_offsets, 2 * size_t{r.ttl_count});
 
@@ -294,7 +297,7 @@ CacheHit Cache::classify(Record* rec, size_t slot, uint32_t now) noexcept {
     ++stats_.lookups_fresh;
     return hit;
   }
-  if (uint64_t{now} < uint64_t{rec->expires} + config_.stale_window) {
+  if (uint64_t{now} < stale_until(rec)) {
     hit.status = LookupStatus::kStale;
     hit.record = rec;
     rec->state |= kReferenced;
@@ -326,7 +329,11 @@ void Cache::lookup_batch(const CacheKey* const* keys, size_t n, uint32_t now, Ca
       const uint64_t v = slots_[s];
       if (v == 0) break;
       if (static_cast<uint32_t>(v >> 32) == tag) {
-        __builtin_prefetch(record_at(static_cast<uint32_t>(v)));
+        // The header, question and first records: what matching and answering read.
+        const uint8_t* rec = reinterpret_cast<const uint8_t*>(record_at(static_cast<uint32_t>(v)));
+        __builtin_prefetch(rec);
+        __builtin_prefetch(rec + 64);
+        __builtin_prefetch(rec + 128);
         break;
       }
     }
@@ -345,23 +352,28 @@ size_t Cache::write_answer(const CacheHit& hit, const uint8_t* query, const Quer
   edns.udp_size = config_.our_udp_payload;
   edns.do_bit = q.do_bit;
   if (limit > cap) limit = cap;
-
-  if (wire_len + edns_bytes > limit) {
-    // Too large for this requester: header and question only, TC set (RFC 1035 4.2.1).
-    if (question_end + 11 > cap) return 0;
-    std::memcpy(out, rec->wire(), question_end);
+  const bool too_large = wire_len + edns_bytes > limit;
+  const size_t copy_end = too_large ? question_end : wire_len;
+  if (too_large && question_end + (q.has_edns ? 11 : 0) > cap) return 0;
+  // The client's spelling of the name replaces the stored lower-case one. Answering in
+  // place (out == query, the dataplane's normal case) already has it at the right offset.
+  if (out == query) {
+    std::memcpy(out, rec->wire(), kHeaderSize);
+    std::memcpy(out + kHeaderSize + q.qname_len, rec->wire() + kHeaderSize + q.qname_len,
+                copy_end - kHeaderSize - q.qname_len);
   } else {
-    std::memcpy(out, rec->wire(), wire_len);
+    std::memcpy(out, rec->wire(), copy_end);
+    std::memcpy(out + kHeaderSize, query + kHeaderSize, q.qname_len);
   }
   uint16_t flags = static_cast<uint16_t>((load_u16(out + kOffFlags) & ~(kFlagRD | kFlagTC)) | (q.flags & kFlagRD));
   // RFC 6840 5.8: AD only for requesters that asked for DNSSEC data or set AD themselves.
   if (!(q.flags & kFlagAD) && !q.do_bit) flags = static_cast<uint16_t>(flags & ~kFlagAD);
   store_u16(out + kOffFlags, flags);
   set_id(out, q.id);
-  std::memcpy(out + kHeaderSize, query + kHeaderSize, q.qname_len);
 
-  if (wire_len + edns_bytes > limit) {
-    return truncate_response(out, question_end, q.has_edns ? &edns : nullptr);
+  if (too_large) {
+    // Too large for this requester: header and question only, TC set (RFC 1035 4.2.1).
+    return truncate_response(out, cap, question_end, q.has_edns ? &edns : nullptr);
   }
   const size_t n = rec->ttl_count;
   if (stale) {

@@ -22,6 +22,7 @@
 
 #include "dns/message.h"
 #include "dns/query.h"
+#include "util/huge_buffer.h"
 
 namespace dotgate::cache {
 
@@ -106,6 +107,7 @@ class Cache {
   // into q): its ID, RD, name spelling and EDNS; TTLs decayed to `now` (stale answers get
   // stale_answer_ttl and an Extended DNS Error "Stale Answer" when the client has EDNS).
   // If the answer exceeds `limit` bytes it is truncated to the question with TC=1.
+  // `out` may be the query's own buffer (answer in place); any other overlap is not allowed.
   // Returns the length, or 0 if `cap` is too small.
   size_t write_answer(const CacheHit& hit, const uint8_t* query, const dns::Query& q,
                       uint8_t* out, size_t cap, size_t limit, uint32_t now) const noexcept;
@@ -129,9 +131,12 @@ class Cache {
   uint32_t reserve(size_t size, uint32_t now) noexcept;
   void advance_head(uint32_t now) noexcept;
   size_t pad_before(size_t size) const noexcept;
+  uint64_t stale_until(const Record* rec) const noexcept;
 
   CacheConfig config_;
   uint64_t seed_;
+  util::HugeBuffer slot_memory_;
+  util::HugeBuffer arena_memory_;
   uint64_t* slots_ = nullptr;
   size_t slot_mask_ = 0;
   size_t slot_count_ = 0;

@@ -96,13 +96,15 @@ size_t build_error_response(const uint8_t* query, const Query& q, uint16_t rcode
   return len;
 }
 
-size_t truncate_response(uint8_t* msg, size_t question_end, const EdnsParams* edns) noexcept {
+size_t truncate_response(uint8_t* msg, size_t cap, size_t question_end,
+                         const EdnsParams* edns) noexcept {
+  if (question_end + (edns != nullptr ? 11 : 0) > cap) return 0;
   store_u16(msg + kOffFlags, static_cast<uint16_t>(load_u16(msg + kOffFlags) | kFlagTC));
   store_u16(msg + kOffAncount, 0);
   store_u16(msg + kOffNscount, 0);
   store_u16(msg + kOffArcount, 0);
   size_t len = question_end;
-  if (edns != nullptr) len = append_opt(msg, len, question_end + 11, *edns);
+  if (edns != nullptr) len = append_opt(msg, len, cap, *edns);
   return len;
 }
 

@@ -52,8 +52,10 @@ size_t build_error_response(const uint8_t* query, const Query& q, uint16_t rcode
 
 // Cuts the response in msg (question ending at question_end) down to header + question,
 // sets TC, zeroes the record counts and, when `edns` is given, re-appends an OPT. Used when
-// an answer exceeds the requester's UDP limit. Returns the new length.
-size_t truncate_response(uint8_t* msg, size_t question_end, const EdnsParams* edns) noexcept;
+// an answer exceeds the requester's UDP limit. Returns the new length, or 0 (msg untouched)
+// if the result would not fit in `cap`.
+size_t truncate_response(uint8_t* msg, size_t cap, size_t question_end,
+                         const EdnsParams* edns) noexcept;
 
 // Lowers every TTL at the given offsets by `age` seconds (never below zero).
 void age_ttls(uint8_t* msg, const uint16_t* ttl_offsets, size_t n, uint32_t age) noexcept;

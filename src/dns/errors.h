@@ -21,7 +21,6 @@ enum class Reaction : uint8_t { kNone, kDrop, kFormErr, kNotImp, kBadVers };
   X(kQdcountNotOne, "qdcount_not_one", kFormErr)                                  \
   X(kRecordsInQuery, "records_in_query", kFormErr) /* answer/authority in a query */ \
   X(kTruncatedName, "truncated_name", kFormErr)                                   \
-  X(kLabelTooLong, "label_too_long", kFormErr)                                    \
   X(kNameTooLong, "name_too_long", kFormErr)                                      \
   X(kBadLabelType, "bad_label_type", kFormErr)    /* 0b01 / 0b10 label types */  \
   X(kCompressedQuestion, "compressed_question", kFormErr)                         \

@@ -40,7 +40,8 @@ bool RecordReader::next(Record* out) noexcept {
   if (section_ == 3) return false;
   --remaining_[section_];
   size_t end;
-  const ParseError e = read_name(msg_, len_, pos_, &end);
+  const FixedFields fixed = fixed_fields();
+  const ParseError e = read_name(msg_, len_, pos_, &end, nullptr, nullptr, &fixed);
   if (e != ParseError::kOk) {
     error_ = e;
     return false;
@@ -62,6 +63,7 @@ bool RecordReader::next(Record* out) noexcept {
   out->rdata_offset = static_cast<uint16_t>(end + 10);
   out->rdlength = rdlen;
   out->section = static_cast<Section>(section_);
+  if (fixed_count_ < kTrackedRecords) fixed_[fixed_count_++] = static_cast<uint16_t>(end);
   pos_ = end + 10 + rdlen;
   return true;
 }
@@ -69,12 +71,12 @@ bool RecordReader::next(Record* out) noexcept {
 namespace {
 
 // SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 3.3.13).
-ParseError soa_minimum(const uint8_t* msg, const Record& rr, uint32_t* minimum) {
+ParseError soa_minimum(const uint8_t* msg, const Record& rr, const FixedFields& fixed, uint32_t* minimum) {
   const size_t rd_end = size_t{rr.rdata_offset} + rr.rdlength;
   size_t pos = rr.rdata_offset;
   for (int i = 0; i < 2; ++i) {
     size_t end;
-    const ParseError e = read_name(msg, rd_end, pos, &end);
+    const ParseError e = read_name(msg, rd_end, pos, &end, nullptr, nullptr, &fixed);
     if (e != ParseError::kOk) return ParseError::kBadRdata;
     pos = end;
   }
@@ -104,8 +106,11 @@ ParseError parse_response(const uint8_t* msg, size_t len, Response* r, uint16_t*
     size_t end;
     read_name(msg, len, kHeaderSize, &end);  // validated by the reader
     r->qname_len = static_cast<uint16_t>(end - kHeaderSize);
-    // A compressed question name has no sensible meaning; reject rather than guess.
-    if (msg[end - 1] != 0) return ParseError::kCompressedQuestion;
+    // A compressed question name has no sensible meaning; reject rather than guess. (Its
+    // pointer can still aim at an earlier label of the same name, so walk the labels.)
+    size_t p = kHeaderSize;
+    while (msg[p] != 0 && msg[p] <= kMaxLabel) p += 1 + msg[p];
+    if (msg[p] != 0) return ParseError::kCompressedQuestion;
     r->qtype = load_u16(msg + end);
     r->qclass = load_u16(msg + end + 2);
   }
@@ -151,7 +156,7 @@ ParseError parse_response(const uint8_t* msg, size_t len, Response* r, uint16_t*
     }
     if (rr.section == Section::kAuthority && rr.type == kTypeSOA && !r->has_soa) {
       uint32_t minimum;
-      const ParseError e = soa_minimum(msg, rr, &minimum);
+      const ParseError e = soa_minimum(msg, rr, reader.fixed_fields(), &minimum);
       if (e != ParseError::kOk) return e;
       r->has_soa = true;
       r->negative_ttl = ttl < minimum ? ttl : minimum;

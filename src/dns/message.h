@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "dns/errors.h"
+#include "dns/name.h"
 #include "dns/wire.h"
 
 namespace dotgate::dns {
@@ -37,6 +38,12 @@ class RecordReader {
   size_t question_end() const noexcept { return question_end_; }
   // Offset just past the last record read; equals the message length after a clean walk.
   size_t position() const noexcept { return pos_; }
+  // Fixed fields of the records read so far; compressed names must not run through them.
+  FixedFields fixed_fields() const noexcept { return FixedFields{fixed_, fixed_count_}; }
+
+  // Records whose fixed fields are tracked; later ones are still read, but a pointer into
+  // their fixed fields goes unnoticed (the cache refuses such large answers anyway).
+  static constexpr size_t kTrackedRecords = 320;
 
  private:
   const uint8_t* msg_;
@@ -46,6 +53,8 @@ class RecordReader {
   unsigned remaining_[3] = {0, 0, 0};
   unsigned section_ = 0;
   ParseError error_ = ParseError::kOk;
+  size_t fixed_count_ = 0;
+  uint16_t fixed_[kTrackedRecords];
 };
 
 // TTLs at or above 2^31 are read as zero (RFC 2181 8).

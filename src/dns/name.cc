@@ -5,7 +5,7 @@
 namespace dotgate::dns {
 
 ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end, uint8_t* out,
-                     size_t* out_len) noexcept {
+                     size_t* out_len, const FixedFields* fixed) noexcept {
   size_t pos = off;
   size_t wire_len = 0;  // decompressed length so far, including length octets
   unsigned hops = 0;
@@ -17,7 +17,9 @@ ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end, ui
     if (kind == 0xc0) {
       if (pos + 1 >= len) return ParseError::kTruncatedName;
       const size_t target = (size_t{b & 0x3fu} << 8) | msg[pos + 1];
-      if (target >= pos) return ParseError::kBadPointer;
+      // Backwards only, and never into the 12-byte header: the header holds no name, and
+      // a name made of header bytes would change meaning whenever the ID is rewritten.
+      if (target >= pos || target < kHeaderSize) return ParseError::kBadPointer;
       if (++hops > kMaxPointerHops) return ParseError::kPointerLoop;
       if (!jumped) {
         *end = pos + 2;
@@ -30,6 +32,7 @@ ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end, ui
     const size_t label = b;
     if (wire_len + 1 + label > kMaxNameWire) return ParseError::kNameTooLong;
     if (pos + 1 + label > len) return ParseError::kTruncatedName;
+    if (jumped && fixed != nullptr && fixed->overlaps(pos, pos + 1 + label)) return ParseError::kBadPointer;
     if (out != nullptr) std::memcpy(out + wire_len, msg + pos, 1 + label);
     wire_len += 1 + label;
     pos += 1 + label;

@@ -2,14 +2,17 @@
 // folding and text conversion.
 //
 // Compression pointers must point strictly backwards (to an offset before the pointer
-// itself). Every encoder in use does this, and it makes a pointer loop impossible: each jump
+// itself) and past the 12-byte header. Every encoder in use does this, and it makes a pointer loop impossible: each jump
 // lands earlier in the message, so the walk ends. A hop limit is kept as a second guard.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+
+#include <emmintrin.h>
 
 #include "dns/errors.h"
 #include "dns/wire.h"
@@ -22,8 +25,29 @@ inline constexpr unsigned kMaxPointerHops = 127;
 // the name's own bytes (after its root label or its first pointer) and, if `out` is not
 // null, writes the decompressed name (≤ 255 bytes, original case) to out and its length to
 // *out_len. Returns the first defect found; outputs are unspecified on error.
+//
+// With `fixed`, a name reached through a pointer must not run through any of the listed
+// fixed record fields: a label made of TTL bytes would change whenever the TTL is aged.
+struct FixedFields;
 ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end,
-                     uint8_t* out = nullptr, size_t* out_len = nullptr) noexcept;
+                     uint8_t* out = nullptr, size_t* out_len = nullptr,
+                     const FixedFields* fixed = nullptr) noexcept;
+
+// The TYPE..RDLENGTH blocks (10 bytes each) of records already read, by ascending offset.
+struct FixedFields {
+  static constexpr size_t kWidth = 10;
+  const uint16_t* starts = nullptr;
+  size_t count = 0;
+  // True if [from, to) shares a byte with any block.
+  bool overlaps(size_t from, size_t to) const noexcept {
+    size_t lo = 0, hi = count;  // first block starting at or after `to`
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (starts[mid] < to) lo = mid + 1; else hi = mid;
+    }
+    return lo > 0 && size_t{starts[lo - 1]} + kWidth > from;
+  }
+};
 
 // Lower-cases ASCII letters in place. Length octets are < 64 and so never letters, which
 // lets this run over a whole wire name without tracking label boundaries.
@@ -36,6 +60,41 @@ inline void ascii_lower(uint8_t* p, size_t n) noexcept {
 
 inline uint8_t ascii_lower(uint8_t c) noexcept {
   return static_cast<uint8_t>(c | ((static_cast<uint8_t>(c - 'A') < 26) ? 0x20 : 0));
+}
+
+// Copies n bytes from src to dst lower-casing ASCII letters; reads and writes only inside
+// [src, src + n) and [dst, dst + n). Wide (16- and 8-byte) steps, overlapping at the end.
+inline void copy_lower(uint8_t* dst, const uint8_t* src, size_t n) noexcept {
+  if (n >= 16) {
+    const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80 - 'A'));
+    const __m128i limit = _mm_set1_epi8(static_cast<char>(-0x80 + 26));
+    const __m128i bit = _mm_set1_epi8(0x20);
+    auto step = [&](size_t at) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + at));
+      const __m128i upper = _mm_cmplt_epi8(_mm_add_epi8(v, bias), limit);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + at), _mm_or_si128(v, _mm_and_si128(upper, bit)));
+    };
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) step(i);
+    if (i < n) step(n - 16);
+    return;
+  }
+  if (n >= 8) {
+    auto step = [&](size_t at) {
+      uint64_t x;
+      std::memcpy(&x, src + at, 8);
+      const uint64_t heptets = x & 0x7f7f7f7f7f7f7f7fULL;
+      const uint64_t above_z = heptets + 0x2525252525252525ULL;  // bit 7 set where > 'Z'
+      const uint64_t from_a = heptets + 0x3f3f3f3f3f3f3f3fULL;   // bit 7 set where >= 'A'
+      const uint64_t upper = ~x & (from_a ^ above_z) & 0x8080808080808080ULL;
+      x |= upper >> 2;
+      std::memcpy(dst + at, &x, 8);
+    };
+    step(0);
+    step(n - 8);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) dst[i] = ascii_lower(src[i]);
 }
 
 // True if two uncompressed wire names are equal ignoring ASCII case.

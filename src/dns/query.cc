@@ -9,7 +9,7 @@ namespace dotgate::dns {
 
 void finalize_key(CacheKey& key, uint64_t seed) noexcept {
   const uint64_t tail = (uint64_t{key.qtype} << 24) | (uint64_t{key.qclass} << 8) | key.bits;
-  key.hash = util::hash_bytes(key.name, key.name_len, seed ^ util::mix64(tail, 0x2545f4914f6cdd1dULL));
+  key.hash = util::hash_bytes_padded(key.name, key.name_len, seed ^ util::mix64(tail, 0x2545f4914f6cdd1dULL));
 }
 
 bool operator==(const CacheKey& a, const CacheKey& b) noexcept {
@@ -56,34 +56,32 @@ ParseError parse_query(const uint8_t* msg, size_t len, Query* q) noexcept {
   q->opt_offset = 0;
   q->opt_length = 0;
   if (len < kHeaderSize) return ParseError::kTooShort;
-  if (len > kMaxMessage) return ParseError::kTrailingData;
   const HeaderView h{msg};
   q->id = h.id();
   q->flags = h.flags();
+  if (len > kMaxMessage) return ParseError::kTrailingData;
   if (q->flags & kFlagQR) return ParseError::kQrSet;
   if (opcode_of(q->flags) != kOpQuery) return ParseError::kOpcodeNotQuery;
   if (h.qdcount() != 1) return ParseError::kQdcountNotOne;
   if (h.ancount() != 0 || h.nscount() != 0) return ParseError::kRecordsInQuery;
 
-  // Question name: copied lower-cased into the key while validating. A query's name has
-  // nothing before it to point at, so a compression pointer here is always malformed.
+  // Question name: validated label by label, then copied lower-cased into the key in one
+  // pass. A query's name has nothing before it to point at, so a compression pointer here
+  // is always malformed.
   size_t pos = kHeaderSize;
-  size_t wire = 0;
   for (;;) {
     if (pos >= len) return ParseError::kTruncatedName;
     const size_t label = msg[pos];
     if (label > kMaxLabel) {
       return (label & 0xc0) == 0xc0 ? ParseError::kCompressedQuestion : ParseError::kBadLabelType;
     }
-    if (wire + 1 + label > kMaxNameWire) return ParseError::kNameTooLong;
-    if (pos + 1 + label > len) return ParseError::kTruncatedName;
-    std::memcpy(q->key.name + wire, msg + pos, 1 + label);
-    wire += 1 + label;
     pos += 1 + label;
+    if (pos - kHeaderSize > kMaxNameWire) return ParseError::kNameTooLong;
     if (label == 0) break;
   }
   if (pos + 4 > len) return ParseError::kTruncatedQuestion;
-  ascii_lower(q->key.name, wire);
+  const size_t wire = pos - kHeaderSize;
+  copy_lower(q->key.name, msg + kHeaderSize, wire);
   q->qname_len = static_cast<uint16_t>(wire);
   q->qtype = load_u16(msg + pos);
   q->qclass = load_u16(msg + pos + 2);
@@ -98,9 +96,11 @@ ParseError parse_query(const uint8_t* msg, size_t len, Query* q) noexcept {
   const unsigned arcount = h.arcount();
   for (unsigned i = 0; i < arcount; ++i) {
     const size_t rr_start = pos;
-    size_t after_name;
-    const ParseError ne = read_name(msg, len, pos, &after_name);
-    if (ne != ParseError::kOk) return ne;
+    size_t after_name = pos + 1;
+    if (pos >= len || msg[pos] != 0) {  // the OPT's root owner is the common case: skip the walk
+      const ParseError ne = read_name(msg, len, pos, &after_name);
+      if (ne != ParseError::kOk) return ne;
+    }
     pos = after_name;
     if (pos + 10 > len) return ParseError::kTruncatedRecord;
     const uint16_t type = load_u16(msg + pos);

@@ -22,7 +22,9 @@ struct CacheKey {
   uint16_t qclass = 0;
   uint8_t bits = 0;
   uint8_t name_len = 0;  // wire length including the root label, 1..255
-  uint8_t name[kMaxNameWire];
+  // Lower-cased wire name. One byte of slack past the 255-byte maximum lets the hash read
+  // the tail as a whole word.
+  uint8_t name[kMaxNameWire + 1];
 };
 
 // Computes key.hash from the name, qtype, qclass and bits with the table's secret seed.

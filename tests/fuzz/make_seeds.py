@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Writes the fuzzers' seed corpora (tests/fuzz/corpus/*) from realistic DNS messages.
+
+Run with Debian's python3 (it has python3-dnspython): /usr/bin/python3 tests/fuzz/make_seeds.py
+The output is committed; rerun only to change the seeds.
+"""
+import hashlib
+import os
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.rrset
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def queries():
+    out = []
+    for name, rdtype in [("www.example.com", "A"), ("WwW.ExAmPlE.CoM", "AAAA"),
+                         ("example.org", "TXT"), ("_dns.resolver.arpa", "SVCB"),
+                         (".", "NS"), ("a" * 63 + ".test", "MX")]:
+        out.append(dns.message.make_query(name, rdtype, use_edns=False).to_wire())
+        out.append(dns.message.make_query(name, rdtype, use_edns=0, want_dnssec=True,
+                                          payload=1232).to_wire())
+    q = dns.message.make_query("client.example", "A", use_edns=0, options=[
+        dns.edns.ECSOption("192.0.2.0", 24),
+        dns.edns.GenericOption(10, b"\x01" * 8),
+        dns.edns.GenericOption(11, b""),
+        dns.edns.GenericOption(12, b"\x00" * 20)])
+    out.append(q.to_wire())
+    return out
+
+
+def responses():
+    out = []
+    q = dns.message.make_query("www.example.com", "A", use_edns=0)
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_text("www.example.com.", 300, "IN", "CNAME", "web.example.com."))
+    r.answer.append(dns.rrset.from_text("web.example.com.", 60, "IN", "A", "192.0.2.1", "192.0.2.2"))
+    r.additional.append(dns.rrset.from_text("ns.example.com.", 3600, "IN", "AAAA", "2001:db8::1"))
+    out.append(r.to_wire())
+    for rcode in (dns.rcode.NXDOMAIN, dns.rcode.NOERROR):
+        q = dns.message.make_query("nope.example.com", "AAAA", use_edns=0, want_dnssec=True)
+        r = dns.message.make_response(q)
+        r.set_rcode(rcode)
+        r.authority.append(dns.rrset.from_text(
+            "example.com.", 900, "IN", "SOA",
+            "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300"))
+        out.append(r.to_wire())
+    q = dns.message.make_query("broken.example", "A", use_edns=False)
+    r = dns.message.make_response(q)
+    r.set_rcode(dns.rcode.SERVFAIL)
+    out.append(r.to_wire())
+    q = dns.message.make_query("big.example", "TXT", use_edns=0)
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.TC
+    out.append(r.to_wire())
+    q = dns.message.make_query("ka.example", "A", use_edns=0)
+    r = dns.message.make_response(q)
+    r.use_edns(0, options=[dns.edns.GenericOption(11, b"\x00\x64")])
+    r.answer.append(dns.rrset.from_text("ka.example.", 2**31 + 5, "IN", "A", "198.51.100.7"))
+    out.append(r.to_wire())
+    return out
+
+
+def write(corpus, blobs):
+    d = os.path.join(HERE, "corpus", corpus)
+    os.makedirs(d, exist_ok=True)
+    for blob in blobs:
+        name = hashlib.sha1(blob).hexdigest()[:16]
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(blob)
+
+
+qs, rs = queries(), responses()
+write("dns_parse", qs + rs)
+# fuzz_cache_path: the first byte picks the operation (bits 1-2: 0 insert, 2 query).
+write("cache_path", [bytes([0x20]) + r for r in rs] + [bytes([0x22]) + q for q in qs]
+      + [bytes([0x08]) + r for r in rs])
