@@ -26,6 +26,7 @@ RecordReader::RecordReader(const uint8_t* msg, size_t len) noexcept : msg_(msg),
       error_ = ParseError::kTruncatedQuestion;
       return;
     }
+    if (i == 0) note_question_labels(msg, end);
     pos = end + 4;
   }
   pos_ = question_end_ = pos;
@@ -34,14 +35,24 @@ RecordReader::RecordReader(const uint8_t* msg, size_t len) noexcept : msg_(msg),
   remaining_[2] = h.arcount();
 }
 
+void RecordReader::note_question_labels(const uint8_t* msg, size_t end) noexcept {
+  size_t p = kHeaderSize;
+  while (p < end && msg[p] != 0 && msg[p] <= kMaxLabel) {
+    qname_labels_[(p - kHeaderSize) / 64] |= uint64_t{1} << ((p - kHeaderSize) % 64);
+    p += 1 + msg[p];
+  }
+  if (p < end && msg[p] == 0) qname_labels_[(p - kHeaderSize) / 64] |= uint64_t{1} << ((p - kHeaderSize) % 64);
+  qname_end_ = end;
+}
+
 bool RecordReader::next(Record* out) noexcept {
   if (error_ != ParseError::kOk) return false;
   while (section_ < 3 && remaining_[section_] == 0) ++section_;
   if (section_ == 3) return false;
   --remaining_[section_];
   size_t end;
-  const FixedFields fixed = fixed_fields();
-  const ParseError e = read_name(msg_, len_, pos_, &end, nullptr, nullptr, &fixed);
+  const NameGuard guard_now = guard();
+  const ParseError e = read_name(msg_, len_, pos_, &end, nullptr, nullptr, &guard_now);
   if (e != ParseError::kOk) {
     error_ = e;
     return false;
@@ -71,12 +82,12 @@ bool RecordReader::next(Record* out) noexcept {
 namespace {
 
 // SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 3.3.13).
-ParseError soa_minimum(const uint8_t* msg, const Record& rr, const FixedFields& fixed, uint32_t* minimum) {
+ParseError soa_minimum(const uint8_t* msg, const Record& rr, const NameGuard& guard, uint32_t* minimum) {
   const size_t rd_end = size_t{rr.rdata_offset} + rr.rdlength;
   size_t pos = rr.rdata_offset;
   for (int i = 0; i < 2; ++i) {
     size_t end;
-    const ParseError e = read_name(msg, rd_end, pos, &end, nullptr, nullptr, &fixed);
+    const ParseError e = read_name(msg, rd_end, pos, &end, nullptr, nullptr, &guard);
     if (e != ParseError::kOk) return ParseError::kBadRdata;
     pos = end;
   }
@@ -156,7 +167,7 @@ ParseError parse_response(const uint8_t* msg, size_t len, Response* r, uint16_t*
     }
     if (rr.section == Section::kAuthority && rr.type == kTypeSOA && !r->has_soa) {
       uint32_t minimum;
-      const ParseError e = soa_minimum(msg, rr, reader.fixed_fields(), &minimum);
+      const ParseError e = soa_minimum(msg, rr, reader.guard(), &minimum);
       if (e != ParseError::kOk) return e;
       r->has_soa = true;
       r->negative_ttl = ttl < minimum ? ttl : minimum;

@@ -38,14 +38,18 @@ class RecordReader {
   size_t question_end() const noexcept { return question_end_; }
   // Offset just past the last record read; equals the message length after a clean walk.
   size_t position() const noexcept { return pos_; }
-  // Fixed fields of the records read so far; compressed names must not run through them.
-  FixedFields fixed_fields() const noexcept { return FixedFields{fixed_, fixed_count_}; }
+  // What compressed names read so far may not run through (see NameGuard).
+  NameGuard guard() const noexcept {
+    return NameGuard{fixed_, fixed_count_, qname_end_, qname_labels_};
+  }
 
   // Records whose fixed fields are tracked; later ones are still read, but a pointer into
   // their fixed fields goes unnoticed (the cache refuses such large answers anyway).
   static constexpr size_t kTrackedRecords = 320;
 
  private:
+  void note_question_labels(const uint8_t* msg, size_t end) noexcept;
+
   const uint8_t* msg_;
   size_t len_;
   size_t pos_ = 0;
@@ -54,6 +58,8 @@ class RecordReader {
   unsigned section_ = 0;
   ParseError error_ = ParseError::kOk;
   size_t fixed_count_ = 0;
+  size_t qname_end_ = 0;  // end of the first question's name when stored whole, else 0
+  uint64_t qname_labels_[4] = {0, 0, 0, 0};
   uint16_t fixed_[kTrackedRecords];
 };
 

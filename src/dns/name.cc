@@ -5,13 +5,19 @@
 namespace dotgate::dns {
 
 ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end, uint8_t* out,
-                     size_t* out_len, const FixedFields* fixed) noexcept {
+                     size_t* out_len, const NameGuard* guard) noexcept {
   size_t pos = off;
   size_t wire_len = 0;  // decompressed length so far, including length octets
   unsigned hops = 0;
   bool jumped = false;
+  size_t limit = len;  // reads after a jump stay below the latest pointer's offset
   for (;;) {
     if (pos >= len) return ParseError::kTruncatedName;
+    // After a jump, only bytes before that pointer may be read: a compressed name is made of
+    // names written earlier, never of what follows (its own record's fields included).
+    if (jumped && (pos >= limit || (guard != nullptr && guard->forbids(pos, pos + 1)))) {
+      return ParseError::kBadPointer;
+    }
     const uint8_t b = msg[pos];
     const uint8_t kind = b & 0xc0;
     if (kind == 0xc0) {
@@ -20,6 +26,7 @@ ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end, ui
       // Backwards only, and never into the 12-byte header: the header holds no name, and
       // a name made of header bytes would change meaning whenever the ID is rewritten.
       if (target >= pos || target < kHeaderSize) return ParseError::kBadPointer;
+      limit = pos;
       if (++hops > kMaxPointerHops) return ParseError::kPointerLoop;
       if (!jumped) {
         *end = pos + 2;
@@ -32,7 +39,8 @@ ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end, ui
     const size_t label = b;
     if (wire_len + 1 + label > kMaxNameWire) return ParseError::kNameTooLong;
     if (pos + 1 + label > len) return ParseError::kTruncatedName;
-    if (jumped && fixed != nullptr && fixed->overlaps(pos, pos + 1 + label)) return ParseError::kBadPointer;
+    if (jumped && pos + 1 + label > limit) return ParseError::kBadPointer;
+    if (jumped && guard != nullptr && guard->forbids(pos, pos + 1 + label)) return ParseError::kBadPointer;
     if (out != nullptr) std::memcpy(out + wire_len, msg + pos, 1 + label);
     wire_len += 1 + label;
     pos += 1 + label;

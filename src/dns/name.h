@@ -2,8 +2,11 @@
 // folding and text conversion.
 //
 // Compression pointers must point strictly backwards (to an offset before the pointer
-// itself) and past the 12-byte header. Every encoder in use does this, and it makes a pointer loop impossible: each jump
-// lands earlier in the message, so the walk ends. A hop limit is kept as a second guard.
+// itself) and past the 12-byte header, and the labels read after a jump must end before
+// that pointer: a compressed name is spelled only with names written earlier. Every
+// encoder in use does this; it makes loops impossible (each jump lowers the bound) and
+// keeps a name from being spelled with its own record's TYPE, TTL or RDLENGTH bytes.
+// A hop limit is kept as a second guard.
 #pragma once
 
 #include <cstddef>
@@ -26,26 +29,36 @@ inline constexpr unsigned kMaxPointerHops = 127;
 // null, writes the decompressed name (≤ 255 bytes, original case) to out and its length to
 // *out_len. Returns the first defect found; outputs are unspecified on error.
 //
-// With `fixed`, a name reached through a pointer must not run through any of the listed
-// fixed record fields: a label made of TTL bytes would change whenever the TTL is aged.
-struct FixedFields;
+// With `guard`, a name reached through a pointer must read only bytes that stay put while
+// a cached copy of the message is reused (see NameGuard).
+struct NameGuard;
 ParseError read_name(const uint8_t* msg, size_t len, size_t off, size_t* end,
                      uint8_t* out = nullptr, size_t* out_len = nullptr,
-                     const FixedFields* fixed = nullptr) noexcept;
+                     const NameGuard* guard = nullptr) noexcept;
 
-// The TYPE..RDLENGTH blocks (10 bytes each) of records already read, by ascending offset.
-struct FixedFields {
+// The bytes a cache rewrites when it reuses an answer, which therefore must not be read as
+// part of a compressed name: every record's TYPE..RDLENGTH block (10 bytes; the TTL is
+// aged) and the question name, whose spelling becomes each client's own. A pointer may
+// still aim at a label boundary of the question name: length octets never change case.
+struct NameGuard {
   static constexpr size_t kWidth = 10;
-  const uint16_t* starts = nullptr;
+  const uint16_t* starts = nullptr;  // fixed blocks by ascending offset
   size_t count = 0;
-  // True if [from, to) shares a byte with any block.
-  bool overlaps(size_t from, size_t to) const noexcept {
+  size_t qname_end = 0;              // the question name is [kHeaderSize, qname_end)
+  const uint64_t* qname_labels = nullptr;  // bit i: a label starts at kHeaderSize + i
+
+  // True if reading the label that starts at `pos` and ends before `to` is not allowed.
+  bool forbids(size_t pos, size_t to) const noexcept {
+    if (pos < qname_end) {
+      const size_t i = pos - kHeaderSize;
+      return qname_labels == nullptr || !((qname_labels[i / 64] >> (i % 64)) & 1);
+    }
     size_t lo = 0, hi = count;  // first block starting at or after `to`
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
       if (starts[mid] < to) lo = mid + 1; else hi = mid;
     }
-    return lo > 0 && size_t{starts[lo - 1]} + kWidth > from;
+    return lo > 0 && size_t{starts[lo - 1]} + kWidth > pos;
   }
 };
 

@@ -797,6 +797,37 @@ TEST(ParseResponse, QuestionPointingIntoItselfRejected) {
   EXPECT_EQ(parse(m.b, &r), ParseError::kCompressedQuestion);
 }
 
+TEST(ParseResponse, PointerIntoTheMiddleOfAQuestionLabelRejected) {
+  // The cache rewrites the question name's spelling, so only its label boundaries are
+  // stable targets: offset 13 is the 'w' of "www", read as a length octet of 0x77.
+  for (size_t target : {size_t{13}, size_t{14}, size_t{17}}) {
+    Msg m;
+    m.header(1, kResp, 1, 1, 0, 0).question("www.example.com", kTypeA);
+    m.rr(pointer(target), kTypeA, kClassIN, 300, {192, 0, 2, 1});
+    Response r;
+    EXPECT_EQ(parse(m.b, &r), ParseError::kBadPointer) << target;
+  }
+  for (size_t target : {size_t{12}, size_t{16}, size_t{24}, size_t{28}}) {  // label starts, root
+    Msg m;
+    m.header(1, kResp, 1, 1, 0, 0).question("www.example.com", kTypeA);
+    m.rr(pointer(target), kTypeA, kClassIN, 300, {192, 0, 2, 1});
+    Response r;
+    EXPECT_EQ(parse(m.b, &r), ParseError::kOk) << target;
+  }
+}
+
+TEST(ParseResponse, CompressedNameRunningPastItsPointerRejected) {
+  // An owner pointer aims 2 bytes back; the 6-byte label found there runs over the pointer
+  // and into the record's own TYPE/CLASS (found by fuzz_cache_path).
+  Msg m;
+  m.header(1, kResp, 1, 2, 0, 0).question("www.example.com", kTypeA);
+  const size_t rdata = m.size() + 12;
+  m.rr(pointer(12), kTypeCNAME, kClassIN, 300, {1, 'e', 6, 0x10});
+  m.rr(pointer(rdata + 2), kTypeA, kClassIN, 60, {192, 0, 2, 1});
+  Response r;
+  EXPECT_EQ(parse(m.b, &r), ParseError::kBadPointer);
+}
+
 TEST(ParseResponse, PointerIntoRdataNamesStillAccepted) {
   Sample s = sample_response();
   Response r;
