@@ -13,13 +13,13 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 build=build/fuzz
 if [ ! -f "$build/build.ninja" ]; then
-  CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=disabled -Dbenchmarks=disabled >/dev/null || exit 1
+  CXX=clang++ meson setup "$build" -Dfuzz=true -Db_lto=false -Dtests=disabled -Dbenchmarks=disabled >/dev/null || exit 1
 fi
 ninja -C "$build" >/dev/null || { echo "fuzz build failed"; exit 1; }
 
 status=0
 mkdir -p build/fuzz-artifacts
-for target in dns_parse cache_path; do
+for target in dns_parse cache_path net_frames; do
   work="build/fuzz-corpus/$target"
   mkdir -p "$work"
   cp -n tests/fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true

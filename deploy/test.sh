@@ -28,11 +28,11 @@ run_suite() {  # build-dir, meson-setup-args...
 }
 
 echo "== release build (-Werror): unit tests, benchmark smoke =="
-run_suite build/release -Dbuildtype=release -Dwerror=true
+run_suite build/release -Dbuildtype=release -Db_lto=true -Dwerror=true
 
 echo "== debug build with ASan + UBSan: unit tests =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-run_suite build/asan -Dbuildtype=debug -Db_sanitize=address,undefined -Dwerror=true \
+run_suite build/asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lto=false -Dwerror=true \
     -Dbenchmarks=disabled
 
 echo "== fuzzers (${FUZZ_SECONDS:-30} s each) =="

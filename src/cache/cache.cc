@@ -277,8 +277,7 @@ StoreResult Cache::insert(const CacheKey& key, const uint8_t* msg, size_t len, c
   return StoreResult::kStored;
 }
 
-CacheHit Cache::classify(Record* rec, size_t slot, uint32_t now) noexcept {
-  (void)slot;
+CacheHit Cache::classify(Record* rec, uint32_t now) noexcept {
   CacheHit hit;
   if (now < rec->expires) {
     hit.status = LookupStatus::kFresh;
@@ -316,29 +315,47 @@ CacheHit Cache::lookup(const CacheKey& key, uint32_t now) noexcept {
     ++stats_.lookups_miss;
     return CacheHit{};
   }
-  return classify(record_at(static_cast<uint32_t>(slots_[slot])), slot, now);
+  return classify(record_at(static_cast<uint32_t>(slots_[slot])), now);
 }
 
 void Cache::lookup_batch(const CacheKey* const* keys, size_t n, uint32_t now, CacheHit* out) noexcept {
   // Three passes so the index line and then the record of each key are in flight while
   // the others are worked on: a lone lookup at a million entries waits on two DRAM misses.
-  for (size_t i = 0; i < n; ++i) __builtin_prefetch(&slots_[keys[i]->hash & slot_mask_]);
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t tag = slot_tag(keys[i]->hash);
-    for (size_t s = keys[i]->hash & slot_mask_;; s = (s + 1) & slot_mask_) {
-      const uint64_t v = slots_[s];
-      if (v == 0) break;
-      if (static_cast<uint32_t>(v >> 32) == tag) {
-        // The header, question and first records: what matching and answering read.
-        const uint8_t* rec = reinterpret_cast<const uint8_t*>(record_at(static_cast<uint32_t>(v)));
-        __builtin_prefetch(rec);
-        __builtin_prefetch(rec + 64);
-        __builtin_prefetch(rec + 128);
-        break;
+  constexpr size_t kMaxBatch = 64;
+  size_t candidate[kMaxBatch];
+  for (size_t base = 0; base < n; base += kMaxBatch) {
+    const size_t m = n - base < kMaxBatch ? n - base : kMaxBatch;
+    const CacheKey* const* k = keys + base;
+    for (size_t i = 0; i < m; ++i) __builtin_prefetch(&slots_[k[i]->hash & slot_mask_]);
+    for (size_t i = 0; i < m; ++i) {
+      // The first slot with the key's tag is nearly always the key's own.
+      const uint32_t tag = slot_tag(k[i]->hash);
+      size_t s = k[i]->hash & slot_mask_;
+      for (;; s = (s + 1) & slot_mask_) {
+        const uint64_t v = slots_[s];
+        if (v == 0) break;
+        if (static_cast<uint32_t>(v >> 32) == tag) {
+          // The header, question and first records: what matching and answering read.
+          const uint8_t* rec = reinterpret_cast<const uint8_t*>(record_at(static_cast<uint32_t>(v)));
+          __builtin_prefetch(rec);
+          __builtin_prefetch(rec + 64);
+          __builtin_prefetch(rec + 128);
+          break;
+        }
+      }
+      candidate[i] = s;
+    }
+    for (size_t i = 0; i < m; ++i) {
+      // Earlier keys of this batch may have dropped expired records, and deletion shifts
+      // slots: trust the candidate only if it still holds this key, else probe afresh.
+      const uint64_t v = slots_[candidate[i]];
+      if (v != 0 && matches(record_at(static_cast<uint32_t>(v)), *k[i])) {
+        out[base + i] = classify(record_at(static_cast<uint32_t>(v)), now);
+      } else {
+        out[base + i] = lookup(*k[i], now);
       }
     }
   }
-  for (size_t i = 0; i < n; ++i) out[i] = lookup(*keys[i], now);
 }
 
 size_t Cache::write_answer(const CacheHit& hit, const uint8_t* query, const Query& q, uint8_t* out, size_t cap,

@@ -124,7 +124,7 @@ class Cache {
   Record* record_at(uint32_t slot_value) const noexcept;
   bool matches(const Record* rec, const dns::CacheKey& key) const noexcept;
   size_t find_slot(const dns::CacheKey& key) const noexcept;  // SIZE_MAX if absent
-  CacheHit classify(Record* rec, size_t slot, uint32_t now) noexcept;
+  CacheHit classify(Record* rec, uint32_t now) noexcept;
   void remove_slot(size_t slot) noexcept;
   size_t slot_of(const Record* rec) const noexcept;
   void kill(Record* rec) noexcept;

@@ -29,7 +29,7 @@ size_t append_edns_option(uint8_t* msg, size_t len, size_t cap, size_t opt_offse
                           uint16_t code, const uint8_t* data, uint16_t data_len) noexcept;
 
 // RFC 7830 padding: appends a Padding option so the message length becomes a multiple of
-// `block` (RFC 8467 block-length policy: 128 for queries, 468 for responses). When the next
+// `block` (RFC 8467: kQueryPadBlock for queries, kResponsePadBlock for responses). When the next
 // multiple exceeds `cap` (the transport's or requester's limit) it pads up to `cap`; returns
 // 0 when not even the 4-byte option header fits.
 size_t pad_to_block(uint8_t* msg, size_t len, size_t cap, size_t opt_offset,

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "util/byte_order.h"
+
 namespace dotgate::dns {
 
 inline constexpr size_t kHeaderSize = 12;
@@ -16,6 +18,9 @@ inline constexpr size_t kMaxMessage = 65535;  // TCP/DoT length prefix limit
 inline constexpr uint16_t kMinUdpPayload = 512;
 // DNS Flag Day 2020: the largest UDP payload we offer or send unless configured otherwise.
 inline constexpr uint16_t kDefaultUdpPayload = 1232;
+// RFC 8467 4.1 block-length padding policy (recommended sizes).
+inline constexpr size_t kQueryPadBlock = 128;
+inline constexpr size_t kResponsePadBlock = 468;
 
 // Header offsets.
 inline constexpr size_t kOffId = 0;
@@ -80,22 +85,10 @@ enum EdnsOption : uint16_t {
 
 inline constexpr uint32_t kEdnsDoBit = 0x00008000;  // within the OPT TTL field
 
-inline uint16_t load_u16(const uint8_t* p) noexcept {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-inline uint32_t load_u32(const uint8_t* p) noexcept {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-inline void store_u16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-inline void store_u32(uint8_t* p, uint32_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
+inline uint16_t load_u16(const uint8_t* p) noexcept { return util::load_be16(p); }
+inline uint32_t load_u32(const uint8_t* p) noexcept { return util::load_be32(p); }
+inline void store_u16(uint8_t* p, uint16_t v) noexcept { util::store_be16(p, v); }
+inline void store_u32(uint8_t* p, uint32_t v) noexcept { util::store_be32(p, v); }
 
 // A read-only view of the fixed 12-byte header. The caller guarantees `p` has 12 bytes.
 struct HeaderView {

@@ -15,15 +15,22 @@ import dns.rrset
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def make_query(*args, **kwargs):
+    """dns.message.make_query with a fixed ID, so the seeds are the same on every run."""
+    q = dns.message.make_query(*args, **kwargs)
+    q.id = 0x2b3c
+    return q
+
+
 def queries():
     out = []
     for name, rdtype in [("www.example.com", "A"), ("WwW.ExAmPlE.CoM", "AAAA"),
                          ("example.org", "TXT"), ("_dns.resolver.arpa", "SVCB"),
                          (".", "NS"), ("a" * 63 + ".test", "MX")]:
-        out.append(dns.message.make_query(name, rdtype, use_edns=False).to_wire())
-        out.append(dns.message.make_query(name, rdtype, use_edns=0, want_dnssec=True,
+        out.append(make_query(name, rdtype, use_edns=False).to_wire())
+        out.append(make_query(name, rdtype, use_edns=0, want_dnssec=True,
                                           payload=1232).to_wire())
-    q = dns.message.make_query("client.example", "A", use_edns=0, options=[
+    q = make_query("client.example", "A", use_edns=0, options=[
         dns.edns.ECSOption("192.0.2.0", 24),
         dns.edns.GenericOption(10, b"\x01" * 8),
         dns.edns.GenericOption(11, b""),
@@ -34,29 +41,29 @@ def queries():
 
 def responses():
     out = []
-    q = dns.message.make_query("www.example.com", "A", use_edns=0)
+    q = make_query("www.example.com", "A", use_edns=0)
     r = dns.message.make_response(q)
     r.answer.append(dns.rrset.from_text("www.example.com.", 300, "IN", "CNAME", "web.example.com."))
     r.answer.append(dns.rrset.from_text("web.example.com.", 60, "IN", "A", "192.0.2.1", "192.0.2.2"))
     r.additional.append(dns.rrset.from_text("ns.example.com.", 3600, "IN", "AAAA", "2001:db8::1"))
     out.append(r.to_wire())
     for rcode in (dns.rcode.NXDOMAIN, dns.rcode.NOERROR):
-        q = dns.message.make_query("nope.example.com", "AAAA", use_edns=0, want_dnssec=True)
+        q = make_query("nope.example.com", "AAAA", use_edns=0, want_dnssec=True)
         r = dns.message.make_response(q)
         r.set_rcode(rcode)
         r.authority.append(dns.rrset.from_text(
             "example.com.", 900, "IN", "SOA",
             "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300"))
         out.append(r.to_wire())
-    q = dns.message.make_query("broken.example", "A", use_edns=False)
+    q = make_query("broken.example", "A", use_edns=False)
     r = dns.message.make_response(q)
     r.set_rcode(dns.rcode.SERVFAIL)
     out.append(r.to_wire())
-    q = dns.message.make_query("big.example", "TXT", use_edns=0)
+    q = make_query("big.example", "TXT", use_edns=0)
     r = dns.message.make_response(q)
     r.flags |= dns.flags.TC
     out.append(r.to_wire())
-    q = dns.message.make_query("ka.example", "A", use_edns=0)
+    q = make_query("ka.example", "A", use_edns=0)
     r = dns.message.make_response(q)
     r.use_edns(0, options=[dns.edns.GenericOption(11, b"\x00\x64")])
     r.answer.append(dns.rrset.from_text("ka.example.", 2**31 + 5, "IN", "A", "198.51.100.7"))
@@ -78,3 +85,41 @@ write("dns_parse", qs + rs)
 # fuzz_cache_path: the first byte picks the operation (bits 1-2: 0 insert, 2 query).
 write("cache_path", [bytes([0x20]) + r for r in rs] + [bytes([0x22]) + q for q in qs]
       + [bytes([0x08]) + r for r in rs])
+
+
+def frames():
+    """Ethernet frames for fuzz_net_frames: UDP DNS query, ARP request, ICMP echo, VLAN."""
+    import struct
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while s >> 16:
+            s = (s & 0xffff) + (s >> 16)
+        return (~s) & 0xffff
+
+    ours, peer = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2])
+    our_ip, peer_ip = bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2])
+
+    def ipv4(proto, payload):
+        h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0, peer_ip, our_ip)
+        h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+        return h + payload
+
+    q = make_query("www.example.com", "A", use_edns=0).to_wire()
+    udp = struct.pack("!HHHH", 5353, 53, 8 + len(q), 0) + q
+    pseudo = peer_ip + our_ip + struct.pack("!BBH", 0, 17, len(udp))
+    udp = udp[:6] + struct.pack("!H", csum(pseudo + udp) or 0xffff) + udp[8:]
+    eth = ours + peer + b"\x08\x00"
+    out = [eth + ipv4(17, udp)]
+    out.append(ours + peer + b"\x81\x00\x00\x05\x08\x00" + ipv4(17, udp))
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + b"ping-data"
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    out.append(eth + ipv4(1, icmp))
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, peer, peer_ip, b"\0" * 6, our_ip)
+    out.append(b"\xff" * 6 + peer + b"\x08\x06" + arp)
+    return out
+
+
+write("net_frames", frames())
