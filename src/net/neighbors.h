@@ -1,0 +1,121 @@
+// The IPv4 neighbour table (ARP cache, RFC 826 / RFC 1122 2.3.2): next-hop MAC addresses,
+// resolution with bounded retries, and a bounded queue of packets waiting for an answer.
+//
+// One owner core runs it (ARCHITECTURE: "one owner resolves, workers read a published
+// table"); nothing here locks or allocates after construction. Packets are opaque 64-bit
+// handles (mbuf pointers in the dataplane) so the table never owns packet memory. Time is
+// passed in, in milliseconds on any monotonic clock.
+//
+// Every call reports what the caller must do through a NeighborActions sink: send an ARP
+// request, transmit packets that just became resolvable, or drop packets whose neighbour
+// did not answer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "net/ethernet.h"
+
+namespace dotgate::net {
+
+struct NeighborConfig {
+  size_t capacity = 1024;          // entries; a power of two is used internally
+  uint32_t reachable_ms = 30000;   // a confirmed entry is trusted this long (Linux default)
+  uint32_t retransmit_ms = 1000;   // between ARP requests for an unanswered entry
+  unsigned max_requests = 3;       // requests before the entry fails
+  uint32_t failed_hold_ms = 5000;  // a failed entry refuses new packets this long
+  size_t max_pending = 4;          // packets held per unresolved entry (RFC 1122: at least 1)
+};
+
+// What the owner must do after a call. The arrays are cleared by the caller between calls
+// (clear()); they are pre-sized so pushing never allocates on the packet path.
+struct NeighborActions {
+  struct Transmit {
+    uint64_t handle;
+    MacAddr mac;
+  };
+  std::vector<uint32_t> requests;  // send an ARP request (broadcast) for these addresses
+  std::vector<Transmit> transmit;  // these held packets can go now, to this MAC
+  std::vector<uint64_t> drop;      // these packets will never be resolved: free them
+
+  explicit NeighborActions(size_t reserve = 256) {
+    requests.reserve(reserve);
+    transmit.reserve(reserve);
+    drop.reserve(reserve);
+  }
+  void clear() noexcept {
+    requests.clear();
+    transmit.clear();
+    drop.clear();
+  }
+};
+
+struct NeighborStats {
+  uint64_t entries = 0;
+  uint64_t resolved = 0;         // incomplete -> reachable
+  uint64_t requests_sent = 0;
+  uint64_t failed = 0;           // entries that ran out of requests
+  uint64_t pending_dropped = 0;  // held packets dropped (queue full, failure, eviction)
+  uint64_t table_full = 0;       // resolutions refused: no entry could be had
+};
+
+class NeighborTable {
+ public:
+  enum class Result : uint8_t {
+    kResolved,  // *mac is valid: send now
+    kQueued,    // held; it will come back through actions.transmit or actions.drop
+    kDropped,   // refused (queue full, neighbour failed, table full): free it now
+  };
+
+  explicit NeighborTable(const NeighborConfig& config);
+
+  // Finds the MAC for next hop `ip` to send packet `handle`.
+  Result resolve(uint32_t ip, uint64_t handle, uint64_t now_ms, MacAddr* mac, NeighborActions& actions);
+
+  // Feeds an ARP packet's sender (RFC 826 merge): refreshes an existing entry, or creates
+  // one when `create` (the packet was addressed to us). Releases held packets.
+  void learn(uint32_t ip, const MacAddr& mac, uint64_t now_ms, bool create, NeighborActions& actions);
+
+  // Retransmits requests and fails entries that ran out of them. Call every few tens of ms.
+  void tick(uint64_t now_ms, NeighborActions& actions);
+
+  // The MAC for ip if known and confirmed within reachable_ms, else nullptr.
+  const MacAddr* find(uint32_t ip, uint64_t now_ms) const noexcept;
+
+  const NeighborStats& stats() const noexcept { return stats_; }
+
+ private:
+  // A reachable entry older than reachable_ms is "stale": still used, but the next use
+  // starts probing it (like Linux's DELAY/PROBE), and unanswered probes fail it.
+  enum class State : uint8_t { kFree, kIncomplete, kReachable, kFailed };
+  struct Entry {
+    uint32_t ip = 0;
+    State state = State::kFree;
+    bool probing = false;       // requests are being sent (incomplete, or stale and used)
+    uint8_t requests = 0;       // sent since the last confirmation
+    uint8_t pending_count = 0;  // held packets, in pending_[index * max_pending ...]
+    MacAddr mac;
+    uint64_t confirmed_ms = 0;  // reachable: when last confirmed
+    uint64_t timer_ms = 0;      // probing: next request; failed: when it may be retried
+  };
+  // An address lives within this many slots of its home (linear probing, no deletion:
+  // slots are reused in place, so probe chains never break).
+  static constexpr size_t kProbeWindow = 16;
+
+  size_t slot_for(uint32_t ip) const noexcept;
+  Entry* find_entry(uint32_t ip) noexcept;
+  Entry* claim(uint32_t ip, uint64_t now_ms, NeighborActions& actions) noexcept;
+  void release_pending(Entry& e, NeighborActions& actions, bool transmit) noexcept;
+  void send_request(Entry& e, uint64_t now_ms, NeighborActions& actions) noexcept;
+  void fail(Entry& e, uint64_t now_ms, NeighborActions& actions) noexcept;
+  size_t index_of(const Entry& e) const noexcept { return static_cast<size_t>(&e - entries_.data()); }
+
+  NeighborConfig config_;
+  std::vector<Entry> entries_;      // open addressing by ip, linear probing, no deletion
+  std::vector<uint64_t> pending_;   // max_pending slots per entry
+  size_t mask_ = 0;
+  NeighborStats stats_;
+};
+
+}  // namespace dotgate::net
