@@ -25,6 +25,16 @@ namespace dotgate::net {
   X(kIpv4BadSource, "ipv4_bad_source")          /* multicast/broadcast/loopback */ \
   X(kIpv4NotForUs, "ipv4_not_for_us")                                            \
   X(kIpv4UnknownProtocol, "ipv4_unknown_protocol")                               \
+  X(kIpv6TooShort, "ipv6_too_short")                                             \
+  X(kIpv6BadVersion, "ipv6_bad_version")                                         \
+  X(kIpv6BadPayloadLength, "ipv6_bad_payload_length")                           \
+  X(kIpv6BadSource, "ipv6_bad_source")          /* multicast or loopback */      \
+  X(kIpv6NotForUs, "ipv6_not_for_us")                                            \
+  X(kIpv6Fragment, "ipv6_fragment")                                              \
+  X(kIpv6BadExtension, "ipv6_bad_extension")    /* truncated, too many, routing */ \
+  X(kIpv6UnknownNextHeader, "ipv6_unknown_next_header")                         \
+  X(kNdMalformed, "nd_malformed")               /* RFC 4861 7.1 validity checks */ \
+  X(kNdNotForUs, "nd_not_for_us")                                                \
   X(kIcmpTooShort, "icmp_too_short")                                             \
   X(kIcmpBadChecksum, "icmp_bad_checksum")                                       \
   X(kIcmpIgnoredType, "icmp_ignored_type")                                       \

@@ -6,7 +6,15 @@
 
 namespace dotgate::net {
 
-NeighborTable::NeighborTable(const NeighborConfig& config) : config_(config) {
+namespace {
+uint64_t addr_hash(uint32_t ip) noexcept { return util::mix64(ip, 0x9e3779b97f4a7c15ULL); }
+uint64_t addr_hash(const Ipv6Addr& ip) noexcept { return util::hash_bytes(ip.b, 16, 0x9e3779b97f4a7c15ULL); }
+bool is_unset(uint32_t ip) noexcept { return ip == 0; }
+bool is_unset(const Ipv6Addr& ip) noexcept { return ip.is_unspecified(); }
+}  // namespace
+
+template <class Addr>
+BasicNeighborTable<Addr>::BasicNeighborTable(const NeighborConfig& config) : config_(config) {
   if (config_.max_pending == 0) config_.max_pending = 1;
   if (config_.max_pending > 255) config_.max_pending = 255;
   if (config_.max_requests == 0) config_.max_requests = 1;
@@ -17,11 +25,13 @@ NeighborTable::NeighborTable(const NeighborConfig& config) : config_(config) {
   mask_ = n - 1;
 }
 
-size_t NeighborTable::slot_for(uint32_t ip) const noexcept {
-  return util::mix64(ip, 0x9e3779b97f4a7c15ULL) & mask_;
+template <class Addr>
+size_t BasicNeighborTable<Addr>::slot_for(const Addr& ip) const noexcept {
+  return addr_hash(ip) & mask_;
 }
 
-NeighborTable::Entry* NeighborTable::find_entry(uint32_t ip) noexcept {
+template <class Addr>
+typename BasicNeighborTable<Addr>::Entry* BasicNeighborTable<Addr>::find_entry(const Addr& ip) noexcept {
   size_t i = slot_for(ip);
   for (size_t k = 0; k < kProbeWindow; ++k, i = (i + 1) & mask_) {
     Entry& e = entries_[i];
@@ -31,15 +41,18 @@ NeighborTable::Entry* NeighborTable::find_entry(uint32_t ip) noexcept {
   return nullptr;
 }
 
-const MacAddr* NeighborTable::find(uint32_t ip, uint64_t now_ms) const noexcept {
-  const Entry* e = const_cast<NeighborTable*>(this)->find_entry(ip);
+template <class Addr>
+const MacAddr* BasicNeighborTable<Addr>::find(const Addr& ip, uint64_t now_ms) const noexcept {
+  const Entry* e = const_cast<BasicNeighborTable*>(this)->find_entry(ip);
   if (e == nullptr || e->state != State::kReachable || now_ms >= e->confirmed_ms + config_.reachable_ms) {
     return nullptr;
   }
   return &e->mac;
 }
 
-NeighborTable::Entry* NeighborTable::claim(uint32_t ip, uint64_t now_ms, NeighborActions& actions) noexcept {
+template <class Addr>
+typename BasicNeighborTable<Addr>::Entry* BasicNeighborTable<Addr>::claim(const Addr& ip, uint64_t now_ms,
+                                                                       Actions& actions) noexcept {
   // Within the probe window: a free slot, else the least useful entry. Entries still being
   // resolved, with packets waiting, are never taken.
   Entry* victim = nullptr;
@@ -82,7 +95,8 @@ NeighborTable::Entry* NeighborTable::claim(uint32_t ip, uint64_t now_ms, Neighbo
   return victim;
 }
 
-void NeighborTable::release_pending(Entry& e, NeighborActions& actions, bool transmit) noexcept {
+template <class Addr>
+void BasicNeighborTable<Addr>::release_pending(Entry& e, Actions& actions, bool transmit) noexcept {
   const uint64_t* held = &pending_[index_of(e) * config_.max_pending];
   for (size_t k = 0; k < e.pending_count; ++k) {
     if (transmit) {
@@ -95,7 +109,8 @@ void NeighborTable::release_pending(Entry& e, NeighborActions& actions, bool tra
   e.pending_count = 0;
 }
 
-void NeighborTable::send_request(Entry& e, uint64_t now_ms, NeighborActions& actions) noexcept {
+template <class Addr>
+void BasicNeighborTable<Addr>::send_request(Entry& e, uint64_t now_ms, Actions& actions) noexcept {
   actions.requests.push_back(e.ip);
   ++stats_.requests_sent;
   ++e.requests;
@@ -103,7 +118,8 @@ void NeighborTable::send_request(Entry& e, uint64_t now_ms, NeighborActions& act
   e.timer_ms = now_ms + config_.retransmit_ms;
 }
 
-void NeighborTable::fail(Entry& e, uint64_t now_ms, NeighborActions& actions) noexcept {
+template <class Addr>
+void BasicNeighborTable<Addr>::fail(Entry& e, uint64_t now_ms, Actions& actions) noexcept {
   release_pending(e, actions, false);
   e.state = State::kFailed;
   e.probing = false;
@@ -111,8 +127,10 @@ void NeighborTable::fail(Entry& e, uint64_t now_ms, NeighborActions& actions) no
   ++stats_.failed;
 }
 
-NeighborTable::Result NeighborTable::resolve(uint32_t ip, uint64_t handle, uint64_t now_ms, MacAddr* mac,
-                                             NeighborActions& actions) {
+template <class Addr>
+typename BasicNeighborTable<Addr>::Result BasicNeighborTable<Addr>::resolve(const Addr& ip, uint64_t handle,
+                                                                            uint64_t now_ms, MacAddr* mac,
+                                                                            Actions& actions) {
   Entry* e = find_entry(ip);
   if (e != nullptr && e->state == State::kReachable) {
     if (now_ms >= e->confirmed_ms + config_.reachable_ms && !e->probing) {
@@ -142,9 +160,10 @@ NeighborTable::Result NeighborTable::resolve(uint32_t ip, uint64_t handle, uint6
   return Result::kQueued;
 }
 
-void NeighborTable::learn(uint32_t ip, const MacAddr& mac, uint64_t now_ms, bool create,
-                          NeighborActions& actions) {
-  if (mac.is_multicast() || mac.is_zero()) return;  // never a valid neighbour address
+template <class Addr>
+void BasicNeighborTable<Addr>::learn(const Addr& ip, const MacAddr& mac, uint64_t now_ms, bool create,
+                                     Actions& actions) {
+  if (mac.is_multicast() || mac.is_zero() || is_unset(ip)) return;  // never a valid neighbour
   Entry* e = find_entry(ip);
   if (e == nullptr) {
     if (!create) return;
@@ -160,7 +179,8 @@ void NeighborTable::learn(uint32_t ip, const MacAddr& mac, uint64_t now_ms, bool
   release_pending(*e, actions, true);
 }
 
-void NeighborTable::tick(uint64_t now_ms, NeighborActions& actions) {
+template <class Addr>
+void BasicNeighborTable<Addr>::tick(uint64_t now_ms, Actions& actions) {
   for (Entry& e : entries_) {
     if (!e.probing || now_ms < e.timer_ms) continue;
     if (e.requests >= config_.max_requests) {
@@ -170,5 +190,8 @@ void NeighborTable::tick(uint64_t now_ms, NeighborActions& actions) {
     }
   }
 }
+
+template class BasicNeighborTable<uint32_t>;
+template class BasicNeighborTable<Ipv6Addr>;
 
 }  // namespace dotgate::net

@@ -1,5 +1,6 @@
-// The IPv4 neighbour table (ARP cache, RFC 826 / RFC 1122 2.3.2): next-hop MAC addresses,
-// resolution with bounded retries, and a bounded queue of packets waiting for an answer.
+// The neighbour table: next-hop MAC addresses for IPv4 (the ARP cache, RFC 826 / RFC 1122
+// 2.3.2) and IPv6 (the neighbour cache, RFC 4861 7.3), resolution with bounded retries, and a
+// bounded queue of packets waiting for an answer. One template serves both families.
 //
 // One owner core runs it (ARCHITECTURE: "one owner resolves, workers read a published
 // table"); nothing here locks or allocates after construction. Packets are opaque 64-bit
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "net/ethernet.h"
+#include "net/ipv6_addr.h"
 
 namespace dotgate::net {
 
@@ -28,18 +30,20 @@ struct NeighborConfig {
   size_t max_pending = 4;          // packets held per unresolved entry (RFC 1122: at least 1)
 };
 
-// What the owner must do after a call. The arrays are cleared by the caller between calls
+// What the owner must do after a call (send a request: ARP request or neighbour
+// solicitation, depending on the family). The arrays are cleared by the caller between calls
 // (clear()); they are pre-sized so pushing never allocates on the packet path.
-struct NeighborActions {
+template <class Addr>
+struct BasicNeighborActions {
   struct Transmit {
     uint64_t handle;
     MacAddr mac;
   };
-  std::vector<uint32_t> requests;  // send an ARP request (broadcast) for these addresses
+  std::vector<Addr> requests;      // resolve these addresses (ARP request / NS)
   std::vector<Transmit> transmit;  // these held packets can go now, to this MAC
   std::vector<uint64_t> drop;      // these packets will never be resolved: free them
 
-  explicit NeighborActions(size_t reserve = 256) {
+  explicit BasicNeighborActions(size_t reserve = 256) {
     requests.reserve(reserve);
     transmit.reserve(reserve);
     drop.reserve(reserve);
@@ -60,28 +64,30 @@ struct NeighborStats {
   uint64_t table_full = 0;       // resolutions refused: no entry could be had
 };
 
-class NeighborTable {
+template <class Addr>
+class BasicNeighborTable {
  public:
+  using Actions = BasicNeighborActions<Addr>;
   enum class Result : uint8_t {
     kResolved,  // *mac is valid: send now
     kQueued,    // held; it will come back through actions.transmit or actions.drop
     kDropped,   // refused (queue full, neighbour failed, table full): free it now
   };
 
-  explicit NeighborTable(const NeighborConfig& config);
+  explicit BasicNeighborTable(const NeighborConfig& config);
 
   // Finds the MAC for next hop `ip` to send packet `handle`.
-  Result resolve(uint32_t ip, uint64_t handle, uint64_t now_ms, MacAddr* mac, NeighborActions& actions);
+  Result resolve(const Addr& ip, uint64_t handle, uint64_t now_ms, MacAddr* mac, Actions& actions);
 
   // Feeds an ARP packet's sender (RFC 826 merge): refreshes an existing entry, or creates
   // one when `create` (the packet was addressed to us). Releases held packets.
-  void learn(uint32_t ip, const MacAddr& mac, uint64_t now_ms, bool create, NeighborActions& actions);
+  void learn(const Addr& ip, const MacAddr& mac, uint64_t now_ms, bool create, Actions& actions);
 
   // Retransmits requests and fails entries that ran out of them. Call every few tens of ms.
-  void tick(uint64_t now_ms, NeighborActions& actions);
+  void tick(uint64_t now_ms, Actions& actions);
 
   // The MAC for ip if known and confirmed within reachable_ms, else nullptr.
-  const MacAddr* find(uint32_t ip, uint64_t now_ms) const noexcept;
+  const MacAddr* find(const Addr& ip, uint64_t now_ms) const noexcept;
 
   const NeighborStats& stats() const noexcept { return stats_; }
 
@@ -90,7 +96,7 @@ class NeighborTable {
   // starts probing it (like Linux's DELAY/PROBE), and unanswered probes fail it.
   enum class State : uint8_t { kFree, kIncomplete, kReachable, kFailed };
   struct Entry {
-    uint32_t ip = 0;
+    Addr ip{};
     State state = State::kFree;
     bool probing = false;       // requests are being sent (incomplete, or stale and used)
     uint8_t requests = 0;       // sent since the last confirmation
@@ -103,12 +109,12 @@ class NeighborTable {
   // slots are reused in place, so probe chains never break).
   static constexpr size_t kProbeWindow = 16;
 
-  size_t slot_for(uint32_t ip) const noexcept;
-  Entry* find_entry(uint32_t ip) noexcept;
-  Entry* claim(uint32_t ip, uint64_t now_ms, NeighborActions& actions) noexcept;
-  void release_pending(Entry& e, NeighborActions& actions, bool transmit) noexcept;
-  void send_request(Entry& e, uint64_t now_ms, NeighborActions& actions) noexcept;
-  void fail(Entry& e, uint64_t now_ms, NeighborActions& actions) noexcept;
+  size_t slot_for(const Addr& ip) const noexcept;
+  Entry* find_entry(const Addr& ip) noexcept;
+  Entry* claim(const Addr& ip, uint64_t now_ms, Actions& actions) noexcept;
+  void release_pending(Entry& e, Actions& actions, bool transmit) noexcept;
+  void send_request(Entry& e, uint64_t now_ms, Actions& actions) noexcept;
+  void fail(Entry& e, uint64_t now_ms, Actions& actions) noexcept;
   size_t index_of(const Entry& e) const noexcept { return static_cast<size_t>(&e - entries_.data()); }
 
   NeighborConfig config_;
@@ -117,5 +123,14 @@ class NeighborTable {
   size_t mask_ = 0;
   NeighborStats stats_;
 };
+
+// Instantiated in neighbors.cc for the two address families.
+extern template class BasicNeighborTable<uint32_t>;
+extern template class BasicNeighborTable<Ipv6Addr>;
+
+using NeighborActions = BasicNeighborActions<uint32_t>;
+using NeighborTable = BasicNeighborTable<uint32_t>;
+using NeighborActions6 = BasicNeighborActions<Ipv6Addr>;
+using NeighborTable6 = BasicNeighborTable<Ipv6Addr>;
 
 }  // namespace dotgate::net
