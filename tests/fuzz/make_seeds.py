@@ -123,3 +123,43 @@ def frames():
 
 
 write("net_frames", frames())
+
+
+def frames_v6():
+    """IPv6 frames for fuzz_net_frames: neighbour solicitation, echo, UDP DNS query."""
+    import struct
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while s >> 16:
+            s = (s & 0xffff) + (s >> 16)
+        return (~s) & 0xffff
+
+    ours, peer = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2])
+    our_ip = bytes.fromhex("20010db8000000000000000000000001")
+    peer_ip = bytes.fromhex("20010db8000000000000000000000002")
+    sn = bytes.fromhex("ff0200000000000000000001ff000001")
+
+    def ipv6(dst, nh, payload, hop=64):
+        return struct.pack("!IHBB", 0x60000000, len(payload), nh, hop) + peer_ip + dst + payload
+
+    def icmp6(dst, body):
+        pseudo = peer_ip + dst + struct.pack("!I3xB", len(body), 58)
+        return body[:2] + struct.pack("!H", csum(pseudo + body)) + body[4:]
+
+    out = []
+    ns = struct.pack("!BBHI", 135, 0, 0, 0) + our_ip + bytes([1, 1]) + peer
+    out.append(bytes([0x33, 0x33, 0xff, 0, 0, 1]) + peer + b"\x86\xdd" + ipv6(sn, 58, icmp6(sn, ns), 255))
+    echo = struct.pack("!BBHHH", 128, 0, 0, 7, 1) + b"ping6"
+    out.append(ours + peer + b"\x86\xdd" + ipv6(our_ip, 58, icmp6(our_ip, echo)))
+    q = make_query("www.example.com", "AAAA", use_edns=0).to_wire()
+    udp = struct.pack("!HHHH", 5353, 53, 8 + len(q), 0) + q
+    pseudo = peer_ip + our_ip + struct.pack("!I3xB", len(udp), 17)
+    udp = udp[:6] + struct.pack("!H", csum(pseudo + udp) or 0xffff) + udp[8:]
+    out.append(ours + peer + b"\x86\xdd" + ipv6(our_ip, 17, udp))
+    return out
+
+
+write("net_frames", frames() + frames_v6())
