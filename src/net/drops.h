@@ -38,6 +38,11 @@ namespace dotgate::net {
   X(kIcmpTooShort, "icmp_too_short")                                             \
   X(kIcmpBadChecksum, "icmp_bad_checksum")                                       \
   X(kIcmpIgnoredType, "icmp_ignored_type")                                       \
+  X(kTcpTooShort, "tcp_too_short")                                               \
+  X(kTcpBadHeaderLength, "tcp_bad_header_length")                               \
+  X(kTcpBadChecksum, "tcp_bad_checksum")                                         \
+  X(kTcpBadOption, "tcp_bad_option")            /* malformed option lengths */   \
+  X(kTcpBadFlags, "tcp_bad_flags")              /* SYN+FIN, SYN+RST, no flags... */ \
   X(kUdpTooShort, "udp_too_short")                                               \
   X(kUdpBadLength, "udp_bad_length")                                             \
   X(kUdpBadChecksum, "udp_bad_checksum")                                         \
