@@ -11,7 +11,7 @@ packages=(
   libdpdk-dev dpdk libssl-dev openssl libipsec-mb-dev libjemalloc-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test, lab and benchmark peers
-  iproute2 nftables socat tcpdump tshark dnsutils knot-dnsutils dnsperf
+  iproute2 iputils-ping nftables socat tcpdump tshark dnsutils knot-dnsutils dnsperf
   unbound python3-dnspython valgrind
 )
 

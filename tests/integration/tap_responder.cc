@@ -1,0 +1,188 @@
+// The dataplane's in-process stack against the Linux kernel, over a TAP device: answers
+// ARP, IPv6 neighbour discovery, ping and ping6, and DNS over UDP (IPv4 and IPv6) from a
+// real response cache, for a bounded time. Driven by tap_interop.sh, which puts the kernel
+// side in a network namespace and uses ping and dig as clients.
+//
+//   tap_responder IFACE SECONDS
+//
+// Our addresses: 192.0.2.2/24 and 2001:db8::2/64 at MAC 02:00:00:00:00:02. The cache holds
+// one answer, www.example.com A 192.0.2.53 (TTL 300); other names get REFUSED. On exit it
+// prints one line of counters ("counters: name=value ..."), which the script checks.
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <random>
+#include <string>
+
+#include "cache/cache.h"
+#include "dns/builder.h"
+#include "dns/message.h"
+#include "dns/name.h"
+#include "dns/query.h"
+#include "net/icmp.h"
+#include "net/icmpv6.h"
+#include "net/ipv4_host.h"
+#include "net/ipv6_host.h"
+#include "tap_link.h"
+
+using namespace dotgate;
+using namespace dotgate::net;
+
+namespace {
+
+constexpr MacAddr kOurMac{{0x02, 0, 0, 0, 0, 0x02}};
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+struct Counters {
+  unsigned arp_replies = 0, nd_adverts = 0, echo4 = 0, echo6 = 0;
+  unsigned dns_answers = 0, dns_refused = 0, dns_errors = 0, dropped = 0;
+};
+
+// Stores "www.example.com A 192.0.2.53" in the cache, as an upstream answer would arrive.
+void preload(cache::Cache& cache, uint32_t now) {
+  uint8_t name[dns::kMaxNameWire];
+  size_t name_len = 0;
+  dns::name_from_text("www.example.com", name, &name_len);
+  uint8_t query[512];
+  const size_t qlen = dns::build_query(query, sizeof query, 1, dns::kFlagRD, name, name_len, dns::kTypeA,
+                                       dns::kClassIN, nullptr);
+  uint8_t answer[512];
+  std::memcpy(answer, query, qlen);
+  dns::store_u16(answer + dns::kOffFlags, dns::kFlagQR | dns::kFlagRD | dns::kFlagRA);
+  dns::store_u16(answer + dns::kOffAncount, 1);
+  const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4, 192, 0, 2, 53};
+  std::memcpy(answer + qlen, rr, sizeof rr);
+  dns::Query q;
+  dns::parse_query(query, qlen, &q);
+  dns::finalize_key(q.key, cache.hash_seed());
+  dns::Response r;
+  uint16_t offs[4];
+  if (dns::parse_response(answer, qlen + sizeof rr, &r, offs, 4) != dns::ParseError::kOk ||
+      cache.insert(q.key, answer, qlen + sizeof rr, r, offs, now) != cache::StoreResult::kStored) {
+    std::fprintf(stderr, "preload failed\n");
+    std::exit(1);
+  }
+}
+
+// Answers the DNS query at msg[0, len) into out; returns the response length or 0 to drop.
+size_t answer_dns(cache::Cache& cache, const uint8_t* msg, size_t len, uint8_t* out, size_t cap, uint32_t now,
+                  Counters& c) {
+  dns::Query q;
+  const dns::ParseError e = dns::parse_query(msg, len, &q);
+  if (e != dns::ParseError::kOk) {
+    ++c.dns_errors;
+    switch (dns::reaction_to(e)) {
+      case dns::Reaction::kFormErr: return dns::build_error_response(msg, q, dns::kFormErr, out, cap);
+      case dns::Reaction::kNotImp: return dns::build_error_response(msg, q, dns::kNotImp, out, cap);
+      case dns::Reaction::kBadVers: return dns::build_error_response(msg, q, dns::kBadVers, out, cap);
+      default: return 0;
+    }
+  }
+  dns::finalize_key(q.key, cache.hash_seed());
+  const cache::CacheHit hit = cache.lookup(q.key, now);
+  if (hit.status == cache::LookupStatus::kFresh) {
+    ++c.dns_answers;
+    return cache.write_answer(hit, msg, q, out, cap, q.udp_limit(dns::kDefaultUdpPayload), now);
+  }
+  ++c.dns_refused;
+  return dns::build_error_response(msg, q, dns::kRefused, out, cap);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s IFACE SECONDS\n", argv[0]);
+    return 2;
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  test::TapLink tap(argv[1]);
+  const int seconds = std::atoi(argv[2]);
+
+  Ipv4HostConfig c4;
+  c4.mac = kOurMac;
+  c4.address = 0xc0000202;
+  c4.prefix_len = 24;
+  Ipv6HostConfig c6;
+  c6.mac = kOurMac;
+  c6.address = Ipv6Addr{{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+  c6.prefix_len = 64;
+  Ipv4Host host4(c4);
+  Ipv6Host host6(c6);
+  NeighborTable neighbors4{NeighborConfig{}};
+  NeighborTable6 neighbors6{NeighborConfig{}};
+  NeighborActions actions4;
+  NeighborActions6 actions6;
+
+  cache::CacheConfig cc;
+  cc.memory_bytes = 1 << 20;
+  cache::Cache cache(cc, std::random_device{}() | (uint64_t{std::random_device{}()} << 32));
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed_ms = [&] {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  };
+  preload(cache, 0);
+  std::printf("ready\n");
+  std::fflush(stdout);
+
+  Counters c;
+  static uint8_t frame[4096];
+  static uint8_t tx[4096];
+  while (!g_stop && elapsed_ms() < static_cast<uint64_t>(seconds) * 1000) {
+    const size_t n = tap.receive(frame, sizeof frame, 100);
+    if (n == 0) continue;
+    const uint64_t now_ms = elapsed_ms();
+    const uint32_t now_s = static_cast<uint32_t>(now_ms / 1000);
+    EthFrame eth;
+    if (parse_ethernet(frame, n, &eth) != Drop::kNone) {
+      ++c.dropped;
+      continue;
+    }
+    if (eth.ethertype == kEtherIPv6) {
+      const Rx6Result r = host6.receive(frame, n, now_ms, neighbors6, actions6);
+      if (r.kind == RxKind::kReplyInPlace) {
+        tap.send(frame, r.reply_len);
+        ++(frame[eth.l3_offset + kIpv6Header] == kNdNeighborAdvert ? c.nd_adverts : c.echo6);
+      } else if (r.kind == RxKind::kUdp) {
+        uint8_t* payload = tx + host6.udp_payload_offset();
+        const size_t len = answer_dns(cache, frame + r.payload_offset, r.payload_len, payload,
+                                      sizeof tx - host6.udp_payload_offset(), now_s, c);
+        if (len != 0) tap.send(tx, host6.build_udp(tx, eth.src, r.src, r.dst_port, r.src_port, len));
+      } else if (r.kind == RxKind::kDropped) {
+        ++c.dropped;
+      }
+    } else {
+      const RxResult r = host4.receive(frame, n, now_ms, neighbors4, actions4);
+      if (r.kind == RxKind::kReplyInPlace) {
+        tap.send(frame, r.reply_len);
+        ++(eth.ethertype == kEtherARP ? c.arp_replies : c.echo4);
+      } else if (r.kind == RxKind::kUdp) {
+        uint8_t* payload = tx + host4.udp_payload_offset();
+        const size_t len = answer_dns(cache, frame + r.payload_offset, r.payload_len, payload,
+                                      sizeof tx - host4.udp_payload_offset(), now_s, c);
+        if (len != 0) {
+          tap.send(tx, host4.build_udp(tx, eth.src, r.src_ip, r.dst_port, r.src_port, len,
+                                       static_cast<uint16_t>(c.dns_answers + c.dns_refused)));
+        }
+      } else if (r.kind == RxKind::kDropped) {
+        ++c.dropped;
+      }
+    }
+    actions4.clear();
+    actions6.clear();
+  }
+  std::printf("counters: arp_replies=%u nd_adverts=%u echo4=%u echo6=%u dns_answers=%u dns_refused=%u "
+              "dns_errors=%u dropped=%u\n",
+              c.arp_replies, c.nd_adverts, c.echo4, c.echo6, c.dns_answers, c.dns_refused, c.dns_errors, c.dropped);
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "tap_responder: %s\n", e.what());
+  return 1;
+}
