@@ -1,5 +1,6 @@
 #include "cache/cache.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdlib>
 #include <cstring>
@@ -208,8 +209,9 @@ StoreResult Cache::insert(const CacheKey& key, const uint8_t* msg, size_t len, c
   uint32_t ttl = 0;
   uint32_t rr_min = 0;
   uint32_t rr_max = 0;
-  const bool positive = r.rcode == kNoError && r.ancount > 0;
-  const bool negative = r.rcode == kNxDomain || (r.rcode == kNoError && r.ancount == 0);
+  // NODATA includes a CNAME chain that ends without the asked-for type (RFC 2308 2.2).
+  const bool positive = r.rcode == kNoError && r.answer_has_qtype;
+  const bool negative = r.rcode == kNxDomain || (r.rcode == kNoError && !r.answer_has_qtype);
   if (r.flags & kFlagTC) {
     verdict = StoreResult::kTruncated;
   } else if (r.qdcount != 1 || r.qtype != key.qtype || r.qclass != key.qclass ||
@@ -229,8 +231,11 @@ StoreResult Cache::insert(const CacheKey& key, const uint8_t* msg, size_t len, c
     if (ttl < rr_min) ttl = rr_min;
     if (ttl > rr_max) ttl = rr_max;
   } else if (negative) {
+    // RFC 2308 5: the SOA bounds it, and so does every other record served with it (a
+    // CNAME in front of the NXDOMAIN must not outlive its own TTL).
     if (!r.has_soa) verdict = StoreResult::kNegativeNoSoa;
-    ttl = rr_max = r.negative_ttl < config_.negative_max_ttl ? r.negative_ttl : config_.negative_max_ttl;
+    ttl = std::min({r.negative_ttl, config_.negative_max_ttl, r.min_ttl});
+    rr_max = ttl;
   } else {
     verdict = StoreResult::kRcodeNotCached;
   }
@@ -408,8 +413,9 @@ size_t Cache::write_answer(const CacheHit& hit, const uint8_t* query, const Quer
     const size_t opt_offset = len;
     len = append_opt(out, len, cap, edns);
     if (stale) {
-      // Extended DNS Error (RFC 8914) INFO-CODE 3, "Stale Answer".
-      const uint8_t info[2] = {0, 3};
+      // Extended DNS Error (RFC 8914): INFO-CODE 3 "Stale Answer", or 19 "Stale NXDomain
+      // Answer" for a name that did not exist.
+      const uint8_t info[2] = {0, static_cast<uint8_t>(rcode_of(load_u16(out + kOffFlags)) == kNxDomain ? 19 : 3)};
       len = append_edns_option(out, len, cap, opt_offset, 15, info, 2);
     }
   }

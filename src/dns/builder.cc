@@ -48,7 +48,8 @@ size_t build_query(uint8_t* out, size_t cap, uint16_t id, uint16_t flags, const 
                    size_t qname_len, uint16_t qtype, uint16_t qclass, const EdnsParams* edns,
                    size_t pad_block) noexcept {
   const size_t question_end = kHeaderSize + qname_len + 4;
-  if (question_end > cap || qname_len == 0 || qname_len > kMaxNameWire) return 0;
+  // Check the room first: a failed build leaves `out` untouched.
+  if (question_end + (edns != nullptr ? 11 : 0) > cap || qname_len == 0 || qname_len > kMaxNameWire) return 0;
   store_u16(out + kOffId, id);
   store_u16(out + kOffFlags, static_cast<uint16_t>(flags & ~kFlagQR));
   store_u16(out + kOffQdcount, 1);
@@ -72,10 +73,11 @@ size_t build_query(uint8_t* out, size_t cap, uint16_t id, uint16_t flags, const 
 
 size_t build_error_response(const uint8_t* query, const Query& q, uint16_t rcode, uint8_t* out,
                             size_t cap, uint16_t our_udp_size) noexcept {
-  if (cap < kHeaderSize) return 0;
   const bool echo_question = q.question_end != 0;
   const size_t question_end = echo_question ? q.question_end : kHeaderSize;
-  if (question_end > cap) return 0;
+  const bool with_opt = q.has_edns || rcode > kRcodeMask;
+  // Check the room first: a failed build leaves `out` (possibly the query) untouched.
+  if (question_end + (with_opt ? 11 : 0) > cap) return 0;
   if (out != query) std::memmove(out + kHeaderSize, query + kHeaderSize, question_end - kHeaderSize);
   const uint16_t flags = static_cast<uint16_t>(kFlagQR | (q.flags & (kOpcodeMask | kFlagRD | kFlagCD)) |
                                                kFlagRA | (rcode & kRcodeMask));
@@ -86,7 +88,7 @@ size_t build_error_response(const uint8_t* query, const Query& q, uint16_t rcode
   store_u16(out + kOffNscount, 0);
   store_u16(out + kOffArcount, 0);
   size_t len = question_end;
-  if (q.has_edns || rcode > kRcodeMask) {
+  if (with_opt) {
     EdnsParams e;
     e.udp_size = our_udp_size;
     e.ext_rcode = static_cast<uint8_t>(rcode >> 4);

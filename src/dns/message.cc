@@ -96,6 +96,37 @@ ParseError soa_minimum(const uint8_t* msg, const Record& rr, const NameGuard& gu
   return ParseError::kOk;
 }
 
+// The RDATA of the RFC 1035 types that may carry compressed names (RFC 3597 4) must be
+// exactly those names (after MX's preference), each spelled only with stable bytes: the
+// cache rewrites TTLs and the question's spelling in place.
+ParseError check_rdata_names(const uint8_t* msg, const Record& rr, const NameGuard& guard) {
+  size_t names = 0;
+  size_t skip = 0;
+  switch (rr.type) {
+    case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12:  // NS MD MF CNAME MB MG MR PTR
+      names = 1;
+      break;
+    case 14:  // MINFO
+      names = 2;
+      break;
+    case 15:  // MX: PREFERENCE, EXCHANGE
+      names = 1;
+      skip = 2;
+      break;
+    default:
+      return ParseError::kOk;
+  }
+  const size_t rd_end = size_t{rr.rdata_offset} + rr.rdlength;
+  size_t pos = rr.rdata_offset + skip;
+  if (pos > rd_end) return ParseError::kBadRdata;
+  for (size_t i = 0; i < names; ++i) {
+    size_t end;
+    if (read_name(msg, rd_end, pos, &end, nullptr, nullptr, &guard) != ParseError::kOk) return ParseError::kBadRdata;
+    pos = end;
+  }
+  return pos == rd_end ? ParseError::kOk : ParseError::kBadRdata;
+}
+
 }  // namespace
 
 ParseError parse_response(const uint8_t* msg, size_t len, Response* r, uint16_t* ttl_offsets,
@@ -155,6 +186,7 @@ ParseError parse_response(const uint8_t* msg, size_t len, Response* r, uint16_t*
       }
       continue;
     }
+    if (const ParseError e = check_rdata_names(msg, rr, reader.guard()); e != ParseError::kOk) return e;
     const uint32_t ttl = sane_ttl(rr.ttl);
     if (ttl < r->min_ttl) r->min_ttl = ttl;
     if (r->ttl_count < max_ttls) {

@@ -22,7 +22,7 @@ namespace dotgate::net {
   X(kIpv4BadTotalLength, "ipv4_bad_total_length")                               \
   X(kIpv4BadChecksum, "ipv4_bad_checksum")                                       \
   X(kIpv4Fragment, "ipv4_fragment")             /* DNS here never needs them */  \
-  X(kIpv4BadSource, "ipv4_bad_source")          /* multicast/broadcast/loopback */ \
+  X(kIpv4BadSource, "ipv4_bad_source")          /* multicast, broadcast, loopback, 0 */ \
   X(kIpv4NotForUs, "ipv4_not_for_us")                                            \
   X(kIpv4UnknownProtocol, "ipv4_unknown_protocol")                               \
   X(kIpv6TooShort, "ipv6_too_short")                                             \

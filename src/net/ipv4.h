@@ -53,7 +53,8 @@ inline Drop parse_ipv4(const uint8_t* p, size_t len, Ipv4Packet* out, bool verif
   out->protocol = p[9];
   out->src = util::load_be32(p + 12);
   out->dst = util::load_be32(p + 16);
-  if (ipv4_is_multicast(out->src) || out->src == 0xffffffffu || ipv4_is_loopback(out->src)) {
+  // 0.0.0.0 is only a source while a host is configuring itself (DHCP), never for us.
+  if (ipv4_is_multicast(out->src) || out->src == 0xffffffffu || ipv4_is_loopback(out->src) || out->src == 0) {
     return Drop::kIpv4BadSource;
   }
   return Drop::kNone;

@@ -50,6 +50,8 @@ Rx6Result Ipv6Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, Neighbo
   d = parse_ipv6(ip_start, len - eth.l3_offset, &ip);
   if (d != Drop::kNone) return dropped(d);
   if (!accepts_dst(ip.dst)) return dropped(Drop::kIpv6NotForUs);
+  // The unspecified source is legal only in duplicate address detection (RFC 4291 2.5.2).
+  if (ip.src.is_unspecified() && ip.next_header != kProtoICMPv6) return dropped(Drop::kIpv6BadSource);
   uint8_t* l4 = ip_start + ip.l4_offset;
   Rx6Result r;
   r.src = ip.src;
@@ -85,6 +87,7 @@ Rx6Result Ipv6Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, Neighbo
   Icmpv6Message m;
   d = parse_icmpv6(l4, ip.l4_len, ip, &m);
   if (d != Drop::kNone) return dropped(d);
+  if (ip.src.is_unspecified() && m.type != kNdNeighborSolicit) return dropped(Drop::kIpv6BadSource);
   switch (m.type) {
     case kIcmp6EchoRequest: {
       if (!unicast_to_us) return dropped(Drop::kIcmpIgnoredType);  // no replies to multicast pings

@@ -181,7 +181,15 @@ void BasicNeighborTable<Addr>::learn(const Addr& ip, const MacAddr& mac, uint64_
 
 template <class Addr>
 void BasicNeighborTable<Addr>::tick(uint64_t now_ms, Actions& actions) {
-  for (Entry& e : entries_) {
+  // Stops before the action arrays would have to grow (the rest stays due and is handled by
+  // the next tick, from where this one stopped), so the owner's pre-sized arrays suffice.
+  for (size_t k = 0; k < entries_.size(); ++k) {
+    if (actions.requests.size() == actions.requests.capacity() ||
+        actions.drop.size() + config_.max_pending > actions.drop.capacity()) {
+      return;
+    }
+    Entry& e = entries_[tick_cursor_];
+    tick_cursor_ = (tick_cursor_ + 1) & mask_;
     if (!e.probing || now_ms < e.timer_ms) continue;
     if (e.requests >= config_.max_requests) {
       fail(e, now_ms, actions);

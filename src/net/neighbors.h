@@ -84,6 +84,7 @@ class BasicNeighborTable {
   void learn(const Addr& ip, const MacAddr& mac, uint64_t now_ms, bool create, Actions& actions);
 
   // Retransmits requests and fails entries that ran out of them. Call every few tens of ms.
+  // Never grows `actions`: when its arrays are full the sweep resumes on the next call.
   void tick(uint64_t now_ms, Actions& actions);
 
   // The MAC for ip if known and confirmed within reachable_ms, else nullptr.
@@ -121,6 +122,7 @@ class BasicNeighborTable {
   std::vector<Entry> entries_;      // open addressing by ip, linear probing, no deletion
   std::vector<uint64_t> pending_;   // max_pending slots per entry
   size_t mask_ = 0;
+  size_t tick_cursor_ = 0;  // where the next tick() resumes its sweep
   NeighborStats stats_;
 };
 

@@ -24,19 +24,22 @@ class TimerWheel {
   // advance). Re-arming replaces the previous deadline.
   void schedule(uint32_t id, uint64_t deadline) noexcept;
   void cancel(uint32_t id) noexcept;
-  bool armed(uint32_t id) const noexcept { return nodes_[id].slot != kNone; }
+  bool armed(uint32_t id) const noexcept { return nodes_[id].slot != kNone || nodes_[id].queued; }
   uint64_t deadline(uint32_t id) const noexcept { return nodes_[id].deadline; }
   uint64_t now() const noexcept { return now_; }
   size_t armed_count() const noexcept { return armed_; }
 
   // Moves time to `now_tick` and calls fire(id) for every timer due by then, earliest slot
-  // first. Timers fire once; fire() may re-arm them (even for a past deadline: they then
-  // fire on the next advance, never in this one).
+  // first (slot order after a gap of more than one turn). Timers fire once; fire() may
+  // re-arm or cancel any timer (a re-armed one with a past deadline fires on the next
+  // advance, never in this one).
   template <class Fire>
   void advance(uint64_t now_tick, Fire&& fire) {
     if (now_tick <= now_) return;
     const uint64_t steps = now_tick - now_ < slots_.size() ? now_tick - now_ : slots_.size();
-    uint32_t fired = kNone;  // a queue of due timers, fired once the walk is done
+    // Due timers are queued on their own link, so fire() may re-arm or cancel any timer,
+    // queued ones included: a queued timer that was re-armed or cancelled is skipped.
+    uint32_t fired = kNone;
     uint32_t fired_tail = kNone;
     for (uint64_t s = 1; s <= steps; ++s) {
       const size_t slot = static_cast<size_t>((now_ + s) & mask_);
@@ -44,10 +47,12 @@ class TimerWheel {
         const uint32_t next = nodes_[id].next;
         if (nodes_[id].deadline <= now_tick) {
           unlink(id);
+          nodes_[id].queued = true;
+          nodes_[id].qnext = kNone;
           if (fired_tail == kNone) {
             fired = id;
           } else {
-            nodes_[fired_tail].next = id;
+            nodes_[fired_tail].qnext = id;
           }
           fired_tail = id;
         }
@@ -57,8 +62,9 @@ class TimerWheel {
     now_ = now_tick;
     while (fired != kNone) {
       const uint32_t id = fired;
-      fired = nodes_[id].next;
-      nodes_[id].next = kNone;
+      fired = nodes_[id].qnext;
+      if (!nodes_[id].queued) continue;  // re-armed or cancelled by an earlier fire()
+      nodes_[id].queued = false;
       fire(id);
     }
   }
@@ -69,6 +75,8 @@ class TimerWheel {
     uint32_t next = kNone;
     uint32_t prev = kNone;
     uint32_t slot = kNone;  // kNone: not armed
+    uint32_t qnext = kNone; // link in advance()'s queue of due timers
+    bool queued = false;    // due in the running advance() and not yet fired
   };
   void unlink(uint32_t id) noexcept;
 
@@ -101,6 +109,7 @@ inline void TimerWheel::unlink(uint32_t id) noexcept {
 }
 
 inline void TimerWheel::schedule(uint32_t id, uint64_t deadline) noexcept {
+  nodes_[id].queued = false;
   if (nodes_[id].slot != kNone) unlink(id);
   if (deadline <= now_) deadline = now_ + 1;
   Node& n = nodes_[id];
@@ -114,6 +123,7 @@ inline void TimerWheel::schedule(uint32_t id, uint64_t deadline) noexcept {
 }
 
 inline void TimerWheel::cancel(uint32_t id) noexcept {
+  nodes_[id].queued = false;
   if (nodes_[id].slot != kNone) unlink(id);
 }
 

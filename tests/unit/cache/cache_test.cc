@@ -1666,3 +1666,50 @@ INSTANTIATE_TEST_SUITE_P(Seeds, CacheRandomTest,
 
 }  // namespace
 }  // namespace dotgate::cache
+
+namespace dotgate::cache {
+namespace {
+
+// Found in review: a CNAME served with an NXDOMAIN must not outlive its own TTL.
+TEST_F(CacheTest, NxdomainBehindCnameLivesNoLongerThanTheCname) {
+  ResponseBuilder b("alias.example.com", dns::kTypeA);
+  b.rcode(dns::kNxDomain);
+  b.rr(dns::Section::kAnswer, test::ptr(ResponseBuilder::kQname), dns::kTypeCNAME, 5,
+       test::labels_then("gone", b.suffix(1)));
+  b.soa(300, 300);
+  const Client c = q(Q("alias.example.com", dns::kTypeA));
+  ASSERT_EQ(store(c, b.bytes(), kT0), StoreResult::kStored);
+  EXPECT_EQ(find(c, kT0 + 4).status, LookupStatus::kFresh);
+  EXPECT_NE(find(c, kT0 + 5).status, LookupStatus::kFresh);
+}
+
+// Found in review: NODATA behind a CNAME is negative (RFC 2308 2.2), bounded by the SOA.
+TEST_F(CacheTest, NodataBehindCnameIsNegative) {
+  ResponseBuilder b("alias.example.com", dns::kTypeAAAA);
+  b.rr(dns::Section::kAnswer, test::ptr(ResponseBuilder::kQname), dns::kTypeCNAME, 3600,
+       test::labels_then("v4only", b.suffix(1)));
+  b.soa(3600, 60);
+  const Client c = q(Q("alias.example.com", dns::kTypeAAAA));
+  ASSERT_EQ(store(c, b.bytes(), kT0), StoreResult::kStored);
+  EXPECT_EQ(find(c, kT0 + 59).status, LookupStatus::kFresh);
+  EXPECT_NE(find(c, kT0 + 60).status, LookupStatus::kFresh);
+  // Without the SOA it is not cacheable at all.
+  ResponseBuilder no_soa("alias2.example.com", dns::kTypeAAAA);
+  no_soa.rr(dns::Section::kAnswer, test::ptr(ResponseBuilder::kQname), dns::kTypeCNAME, 3600,
+            test::labels_then("v4only", no_soa.suffix(1)));
+  EXPECT_EQ(store(q(Q("alias2.example.com", dns::kTypeAAAA)), no_soa.bytes(), kT0), StoreResult::kNegativeNoSoa);
+}
+
+// RFC 8914: a stale NXDOMAIN is "Stale NXDomain Answer" (19), not "Stale Answer" (3).
+TEST_F(CacheTest, StaleNxdomainCarriesEde19) {
+  CacheConfig cfg = small_config();
+  cfg.stale_window = 1000;
+  make(cfg);
+  const Client c = q(Q("nope.example.com", dns::kTypeA).edns());
+  ASSERT_EQ(store(c, nxdomain("nope.example.com", dns::kTypeA, 60, 60), kT0), StoreResult::kStored);
+  const Decoded d = hit_answer(c, kT0 + 100, LookupStatus::kStale);
+  EXPECT_THAT(d.opt_options, ElementsAre(std::make_pair(uint16_t{15}, Bytes{0, 19})));
+}
+
+}  // namespace
+}  // namespace dotgate::cache

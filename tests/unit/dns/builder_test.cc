@@ -267,6 +267,21 @@ TEST(BuildErrorResponse, EchoesQuestionForEachRcode) {
   }
 }
 
+// Found in review: a failed build must leave the buffer (often the query itself) untouched.
+TEST(BuildErrorResponse, TooSmallLeavesBufferUntouched) {
+  const ParsedQuery p = make_query(kFlagRD, true, false);
+  ASSERT_EQ(p.err, ParseError::kOk);
+  Bytes in_place = p.wire;
+  EXPECT_EQ(build_error_response(in_place.data(), p.q, kServFail, in_place.data(), kQEnd + 10), 0u);
+  EXPECT_EQ(in_place, p.wire);
+  uint8_t out[64];
+  std::memset(out, 0xcc, sizeof out);
+  uint8_t name[] = {1, 'a', 0};
+  EdnsParams e;
+  EXPECT_EQ(build_query(out, kHeaderSize + sizeof name + 4 + 10, 1, 0, name, sizeof name, kTypeA, kClassIN, &e), 0u);
+  for (uint8_t b : out) EXPECT_EQ(b, 0xcc);
+}
+
 TEST(BuildErrorResponse, FlagsCopiedSelectively) {
   // AD, TC and AA from the query are not copied; RD/CD only when set.
   const ParsedQuery p = make_query(kFlagAD | kFlagTC | kFlagAA, false, false);

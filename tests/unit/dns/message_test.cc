@@ -669,7 +669,9 @@ TEST(ParseResponse, AnswerHasQtype) {
     Msg m;
     m.header(1, kResp, 1, static_cast<uint16_t>(answer_types.size()), authority_type ? 1 : 0, 0)
         .question("www.example.com", qtype);
-    for (uint16_t t : answer_types) m.rr(pointer(12), t, kClassIN, 60, {1, 2, 3, 4});
+    for (uint16_t t : answer_types) {
+      m.rr(pointer(12), t, kClassIN, 60, t == kTypeCNAME ? Bytes{1, 'x', 0} : Bytes{1, 2, 3, 4});
+    }
     if (authority_type) m.rr(pointer(12), authority_type, kClassIN, 60, {1, 2, 3, 4});
     Response r;
     EXPECT_EQ(parse(m.b, &r), ParseError::kOk);
@@ -781,7 +783,7 @@ TEST(ParseResponse, LabelRunningIntoFixedFieldsRejected) {
   Msg m;
   m.header(1, kResp, 1, 3, 0, 0).question("www.example.com", kTypeA);
   const size_t cname_rdata = m.size() + 12;
-  m.rr(pointer(12), kTypeCNAME, kClassIN, 300, {3, 'w', 'e', 'b', 0x14, 0});
+  m.rr(pointer(12), kTypeTXT, kClassIN, 300, {3, 'w', 'e', 'b', 0x14, 0});
   m.rr(Bytes{0}, kTypeA, kClassIN, 0x3c, {192, 0, 2, 1});
   m.rr(pointer(cname_rdata), kTypeA, kClassIN, 300, {192, 0, 2, 2});
   Response r;
@@ -822,10 +824,47 @@ TEST(ParseResponse, CompressedNameRunningPastItsPointerRejected) {
   Msg m;
   m.header(1, kResp, 1, 2, 0, 0).question("www.example.com", kTypeA);
   const size_t rdata = m.size() + 12;
-  m.rr(pointer(12), kTypeCNAME, kClassIN, 300, {1, 'e', 6, 0x10});
+  m.rr(pointer(12), kTypeTXT, kClassIN, 300, {1, 'e', 6, 0x10});
   m.rr(pointer(rdata + 2), kTypeA, kClassIN, 60, {192, 0, 2, 1});
   Response r;
   EXPECT_EQ(parse(m.b, &r), ParseError::kBadPointer);
+}
+
+TEST(ParseResponse, NamesInsideRdataAreCheckedToo) {
+  // A CNAME whose target points at its own TTL (bytes 00 01 00 00 read as a name today,
+  // as a pointer once the TTL is aged): refused (found in review).
+  {
+    Msg m;
+    m.header(1, kResp, 1, 1, 0, 0).question("www.example.com", kTypeA);
+    const size_t ttl_at = m.size() + 2 + 4;
+    m.rr(pointer(12), kTypeCNAME, kClassIN, 65536, pointer(ttl_at + 2));
+    Response r;
+    EXPECT_EQ(parse(m.b, &r), ParseError::kBadRdata);
+  }
+  // MX: preference then a (compressed) exchange name, nothing after it.
+  {
+    Msg m;
+    m.header(1, kResp, 1, 1, 0, 0).question("example.com", 15);
+    m.rr(pointer(12), 15, kClassIN, 300, cat({{0, 10, 4, 'm', 'a', 'i', 'l'}, pointer(12)}));
+    Response r;
+    EXPECT_EQ(parse(m.b, &r), ParseError::kOk);
+    Msg bad;
+    bad.header(1, kResp, 1, 1, 0, 0).question("example.com", 15);
+    bad.rr(pointer(12), 15, kClassIN, 300, cat({{0, 10}, pointer(12), {0}}));
+    EXPECT_EQ(parse(bad.b, &r), ParseError::kBadRdata);  // a byte after the name
+    Msg short_mx;
+    short_mx.header(1, kResp, 1, 1, 0, 0).question("example.com", 15);
+    short_mx.rr(pointer(12), 15, kClassIN, 300, {0});
+    EXPECT_EQ(parse(short_mx.b, &r), ParseError::kBadRdata);
+  }
+  // Other types' RDATA is opaque: TXT bytes that look like a bad name are fine.
+  {
+    Msg m;
+    m.header(1, kResp, 1, 1, 0, 0).question("example.com", kTypeTXT);
+    m.rr(pointer(12), kTypeTXT, kClassIN, 300, {0xc0, 0xff, 0x7f});
+    Response r;
+    EXPECT_EQ(parse(m.b, &r), ParseError::kOk);
+  }
 }
 
 TEST(ParseResponse, PointerIntoRdataNamesStillAccepted) {

@@ -148,6 +148,21 @@ TEST_F(Pair6, PingAnsweredInPlace) {
   EXPECT_EQ(frame[54 + 9], 'i');
 }
 
+// Found in review: the unspecified source is for duplicate address detection only.
+TEST_F(Pair6, UnspecifiedSourceOnlyForDad) {
+  const size_t l2 = write_ethernet(frame.data(), us.config().mac, peer.config().mac, kNoVlan, kEtherIPv6);
+  uint8_t* icmp = frame.data() + l2 + kIpv6Header;
+  const uint8_t body[] = {kIcmp6EchoRequest, 0, 0, 0, 0, 9, 0, 1};
+  std::memcpy(icmp, body, sizeof body);
+  util::store_be16(icmp + 2, icmpv6_checksum(icmp, sizeof body, Ipv6Addr{}, us.config().address));
+  write_ipv6(frame.data() + l2, Ipv6Addr{}, us.config().address, kProtoICMPv6, sizeof body);
+  EXPECT_EQ(us.receive(frame.data(), l2 + kIpv6Header + sizeof body, 0, neighbors, actions).drop,
+            Drop::kIpv6BadSource);
+  const size_t n = peer.build_udp(frame.data(), us.config().mac, us.config().address, 1, 53, 0);
+  std::memset(frame.data() + 14 + 8, 0, 16);  // source ::
+  EXPECT_EQ(us.receive(frame.data(), n, 0, neighbors, actions).drop, Drop::kIpv6BadSource);
+}
+
 // An IPv6 packet with the given extension headers in front of an 8-byte UDP header.
 Bytes with_extensions(const std::vector<Bytes>& exts, uint8_t first_next) {
   Bytes p(kIpv6Header);

@@ -140,3 +140,29 @@ TEST(Neighbors, FullTableRecyclesOldEntriesButNeverOnesWithWaitingPackets) {
 
 }  // namespace
 }  // namespace dotgate::net
+
+namespace dotgate::net {
+namespace {
+
+// Found in review: tick() must not grow the owner's pre-sized action arrays.
+TEST(Neighbors, TickNeverGrowsTheActionArrays) {
+  NeighborConfig c = config();
+  c.capacity = 1024;
+  NeighborTable t(c);
+  NeighborActions big(4096);
+  MacAddr mac;
+  for (uint32_t k = 0; k < 600; ++k) t.resolve(0x0a000000 + k, k, 0, &mac, big);
+  NeighborActions small(64);
+  const size_t cap = small.requests.capacity();
+  size_t requests = 0;
+  for (int round = 0; round < 20; ++round) {
+    small.clear();
+    t.tick(1000, small);
+    EXPECT_EQ(small.requests.capacity(), cap);
+    requests += small.requests.size();
+  }
+  EXPECT_EQ(requests, 600u);  // every due entry was served, over several ticks
+}
+
+}  // namespace
+}  // namespace dotgate::net

@@ -145,6 +145,7 @@ TEST(Ipv4, EveryDefectHasItsReason) {
   check([&](uint8_t* p) { util::store_be32(p + 12, 0xe0000001); fix(p); }, Drop::kIpv4BadSource, n);
   check([&](uint8_t* p) { util::store_be32(p + 12, 0xffffffff); fix(p); }, Drop::kIpv4BadSource, n);
   check([&](uint8_t* p) { util::store_be32(p + 12, 0x7f000001); fix(p); }, Drop::kIpv4BadSource, n);
+  check([&](uint8_t* p) { util::store_be32(p + 12, 0); fix(p); }, Drop::kIpv4BadSource, n);
   // A corrupt checksum passes when the NIC already checked it.
   Bytes f(good.begin() + 14, good.end());
   f[10] ^= 0xff;

@@ -173,6 +173,33 @@ TEST(TimerWheel, RearmFromFireCallbackWaitsForNextAdvance) {
   EXPECT_EQ(count, 2);
 }
 
+// Found in review: fire() touching *other* timers due in the same advance.
+TEST(TimerWheel, FireMayRearmOrCancelOtherDueTimers) {
+  TimerWheel w(8, 8, 0);
+  w.schedule(0, 5);
+  w.schedule(1, 3);
+  w.schedule(2, 4);
+  std::vector<std::pair<uint32_t, uint64_t>> fired;
+  w.advance(6, [&](uint32_t id) {
+    fired.emplace_back(id, w.now());
+    if (id == 1) w.schedule(2, 20);  // 2 was due too: now later
+    if (id == 1) w.cancel(0);        // 0 was due too: now never
+  });
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_EQ(fired[0].first, 1u);
+  EXPECT_FALSE(w.armed(0));
+  EXPECT_TRUE(w.armed(2));
+  EXPECT_EQ(w.armed_count(), 1u);
+  fired.clear();
+  w.advance(19, [&](uint32_t id) { fired.emplace_back(id, w.now()); });
+  EXPECT_TRUE(fired.empty());
+  w.advance(20, [&](uint32_t id) { fired.emplace_back(id, w.now()); });
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_EQ(fired[0].first, 2u);
+  w.advance(100, [&](uint32_t id) { fired.emplace_back(id, w.now()); });
+  EXPECT_EQ(fired.size(), 1u);
+}
+
 TEST(TimerWheel, RandomizedAgainstModel) {
   std::mt19937 rng(3);
   TimerWheel w(64, 16, 0);
