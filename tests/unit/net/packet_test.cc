@@ -26,7 +26,7 @@ Bytes udp_frame(const Bytes& payload, uint16_t vlan = kNoVlan) {
   Bytes f(18 + 20 + 8 + payload.size());
   const size_t eth = write_ethernet(f.data(), kOurMac, kPeerMac, vlan, kEtherIPv4);
   f.resize(eth + 20 + 8 + payload.size());
-  std::memcpy(f.data() + eth + 28, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(f.data() + eth + 28, payload.data(), payload.size());
   write_udp_v4(f.data() + eth + 20, kPeerIp, kOurIp, 5353, 53, payload.size());
   write_ipv4(f.data() + eth, kPeerIp, kOurIp, kProtoUDP, 8 + payload.size(), 7);
   return f;

@@ -35,7 +35,7 @@ constexpr uint32_t kA = 0xc0000201, kB = 0xc0000202;
 std::vector<uint8_t> segment(uint8_t flags, const TcpSendOptions& o, const std::vector<uint8_t>& payload) {
   std::vector<uint8_t> b(kTcpMaxHeader + payload.size());
   const size_t h = tcp_header_size(o);
-  std::memcpy(b.data() + h, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(b.data() + h, payload.data(), payload.size());
   write_tcp(b.data(), 40000, 853, 0x01020304, 0x0a0b0c0d, flags, 65535, o, payload.size(),
             ipv4_pseudo_sum(kA, kB, kProtoTCP, h + payload.size()));
   b.resize(h + payload.size());
