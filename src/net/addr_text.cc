@@ -179,7 +179,7 @@ std::optional<IpPrefix> parse_prefix(std::string_view text) noexcept {
     for (unsigned bit = p.len; bit < 128; ++bit) {
       if (p.addr.v6addr.b[bit / 8] & (0x80 >> (bit % 8))) return std::nullopt;
     }
-  } else if (p.len < 32 && (p.addr.v4 & ~(~uint32_t{0} << (32 - p.len))) != 0) {
+  } else if ((p.addr.v4 & ((uint64_t{1} << (32 - p.len)) - 1)) != 0) {
     return std::nullopt;
   }
   return p;

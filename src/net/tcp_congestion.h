@@ -17,7 +17,7 @@ class NewReno {
   enum class Action : uint8_t { kNone, kRetransmit };  // kRetransmit: resend from snd_una
 
   // RFC 6928: an initial window of 10 segments (bounded by 14600 bytes for large MSS).
-  explicit NewReno(uint32_t mss, uint32_t initial_segments = 10) : mss_(mss) {
+  explicit NewReno(uint32_t mss = 536, uint32_t initial_segments = 10) : mss_(mss) {
     cwnd_ = std::min(initial_segments * mss, std::max(2 * mss, 14600u));
   }
 

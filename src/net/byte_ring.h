@@ -1,0 +1,58 @@
+// A fixed-capacity byte ring over caller-provided memory: a TCP connection's send or
+// receive buffer. Bytes are appended at the tail and consumed from the head; `peek` reads
+// at any offset from the head without consuming (retransmission).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace dotgate::net {
+
+class ByteRing {
+ public:
+  void attach(uint8_t* memory, size_t capacity) noexcept {
+    mem_ = memory;
+    cap_ = capacity;
+    head_ = size_ = 0;
+  }
+  size_t size() const noexcept { return size_; }
+  size_t space() const noexcept { return cap_ - size_; }
+  size_t capacity() const noexcept { return cap_; }
+  void clear() noexcept { head_ = size_ = 0; }
+
+  // Appends up to len bytes; returns how many fit.
+  size_t write(const uint8_t* data, size_t len) noexcept {
+    if (len > space()) len = space();
+    const size_t tail = (head_ + size_) % cap_;
+    const size_t first = len < cap_ - tail ? len : cap_ - tail;
+    std::memcpy(mem_ + tail, data, first);
+    std::memcpy(mem_, data + first, len - first);
+    size_ += len;
+    return len;
+  }
+  // Copies up to len bytes starting `offset` bytes after the head; returns how many.
+  size_t peek(size_t offset, uint8_t* out, size_t len) const noexcept {
+    if (offset >= size_) return 0;
+    if (len > size_ - offset) len = size_ - offset;
+    const size_t at = (head_ + offset) % cap_;
+    const size_t first = len < cap_ - at ? len : cap_ - at;
+    std::memcpy(out, mem_ + at, first);
+    std::memcpy(out + first, mem_, len - first);
+    return len;
+  }
+  void consume(size_t len) noexcept {
+    if (len > size_) len = size_;
+    head_ = (head_ + len) % cap_;
+    size_ -= len;
+    if (size_ == 0) head_ = 0;
+  }
+
+ private:
+  uint8_t* mem_ = nullptr;
+  size_t cap_ = 0;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace dotgate::net

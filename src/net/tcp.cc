@@ -1,0 +1,727 @@
+#include "net/tcp.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "net/ipv4.h"
+#include "net/tcp_seq.h"
+#include "util/hash.h"
+
+namespace dotgate::net {
+
+namespace {
+
+enum TimerKind : uint32_t { kTimerRetransmit = 0, kTimerDelayedAck = 1, kTimerTimeWait = 2, kTimersPerConn = 3 };
+constexpr uint16_t kDefaultMss = 536;
+constexpr uint64_t kChallengeAckIntervalUs = 100'000;  // RFC 9293 3.7.1, when the peer sends no MSS option
+
+uint64_t tick_of(uint64_t now_us) { return now_us / 1000; }  // the timer wheel runs in ms
+
+uint64_t key_hash(uint32_t remote, uint16_t remote_port, uint16_t local_port) {
+  return util::mix64(uint64_t{remote} << 32 | uint64_t{remote_port} << 16 | local_port, 0x9e3779b97f4a7c15ULL);
+}
+
+}  // namespace
+
+struct TcpEngine::Tcb {
+  TcpState state = TcpState::kClosed;
+  bool in_use = false;
+  uint32_t index = 0;
+  uint32_t remote = 0;
+  uint16_t remote_port = 0;
+  uint16_t local_port = 0;
+  // Send side (RFC 9293 3.3.1).
+  uint32_t iss = 0, snd_una = 0, snd_nxt = 0, snd_max = 0, snd_wnd = 0, snd_wl1 = 0, snd_wl2 = 0;
+  uint8_t snd_wscale = 0;  // the peer's shift
+  uint8_t rcv_wscale = 0;  // ours, once negotiated
+  uint16_t smss = kDefaultMss;
+  // Receive side.
+  uint32_t irs = 0, rcv_nxt = 0, rcv_adv = 0;  // rcv_adv: right edge of the window we advertised
+  bool ts_ok = false;
+  uint32_t ts_recent = 0;
+  bool fin_pending = false;   // close() called: FIN after the queued data
+  bool fin_sent = false;
+  uint32_t fin_seq = 0;
+  bool fin_received = false;
+  unsigned unacked_segments = 0;  // in-order segments received since our last ACK
+  uint32_t retries = 0;
+  uint64_t last_challenge_us = 0;
+  bool rtt_timing = false;
+  uint32_t rtt_seq = 0;
+  uint64_t rtt_start_us = 0;
+  RtoEstimator rto;
+  NewReno cc;
+  ByteRing sndbuf;
+  ByteRing rcvbuf;
+
+  bool synchronized() const noexcept { return state != TcpState::kSynSent && state != TcpState::kSynReceived; }
+  uint32_t data_end() const noexcept { return snd_una + static_cast<uint32_t>(sndbuf.size()); }
+};
+
+TcpEngine::TcpEngine(const TcpConfig& config, TcpHandler& handler, uint64_t now_us)
+    : config_(config),
+      handler_(handler),
+      tcbs_(config.max_connections),
+      timers_(config.max_connections * kTimersPerConn, 4096, tick_of(now_us)),
+      next_port_(config.ephemeral_first) {
+  const size_t per_conn = size_t{config.send_buffer} + config.receive_buffer;
+  buffers_ = std::make_unique<uint8_t[]>(per_conn * config.max_connections);
+  free_.reserve(config.max_connections);
+  for (uint32_t i = config.max_connections; i-- > 0;) {
+    tcbs_[i].index = i;
+    free_.push_back(i);
+  }
+  size_t slots = 16;
+  while (slots < size_t{config.max_connections} * 2) slots <<= 1;
+  table_.assign(slots, 0);
+}
+
+TcpEngine::~TcpEngine() = default;
+
+void TcpEngine::listen(uint16_t port) {
+  if (std::find(listening_.begin(), listening_.end(), port) == listening_.end()) listening_.push_back(port);
+}
+
+uint32_t TcpEngine::isn(uint32_t remote, uint16_t remote_port, uint16_t local_port, uint64_t now_us) const noexcept {
+  // RFC 6528: a 4 µs clock plus a keyed hash of the connection identifiers.
+  const uint64_t f = util::mix64(key_hash(remote, remote_port, local_port) ^ config_.local_address,
+                                 config_.isn_secret | 1);
+  return static_cast<uint32_t>(now_us / 4 + f);
+}
+
+TcpEngine::Tcb* TcpEngine::find(uint32_t remote, uint16_t remote_port, uint16_t local_port) noexcept {
+  const size_t mask = table_.size() - 1;
+  for (size_t i = key_hash(remote, remote_port, local_port) & mask;; i = (i + 1) & mask) {
+    const uint32_t v = table_[i];
+    if (v == 0) return nullptr;
+    Tcb& t = tcbs_[v - 1];
+    if (t.remote == remote && t.remote_port == remote_port && t.local_port == local_port) return &t;
+  }
+}
+
+TcpEngine::Tcb* TcpEngine::allocate(uint32_t remote, uint16_t remote_port, uint16_t local_port, uint64_t now_us) {
+  if (free_.empty()) {
+    ++stats_.table_full;
+    return nullptr;
+  }
+  const uint32_t idx = free_.back();
+  free_.pop_back();
+  Tcb& t = tcbs_[idx];
+  t.~Tcb();
+  new (&t) Tcb();
+  t.index = idx;
+  t.in_use = true;
+  t.remote = remote;
+  t.remote_port = remote_port;
+  t.local_port = local_port;
+  t.rto = RtoEstimator(config_.initial_rto_us, config_.min_rto_us);
+  uint8_t* mem = buffers_.get() + size_t{idx} * (size_t{config_.send_buffer} + config_.receive_buffer);
+  t.sndbuf.attach(mem, config_.send_buffer);
+  t.rcvbuf.attach(mem + config_.send_buffer, config_.receive_buffer);
+  t.iss = isn(remote, remote_port, local_port, now_us);
+  t.snd_una = t.snd_nxt = t.snd_max = t.iss;
+  const size_t mask = table_.size() - 1;
+  size_t i = key_hash(remote, remote_port, local_port) & mask;
+  while (table_[i] != 0) i = (i + 1) & mask;
+  table_[i] = idx + 1;
+  ++open_;
+  ++stats_.opened;
+  return &t;
+}
+
+void TcpEngine::release(Tcb& t, TcpCloseReason why, bool notify) {
+  // Backward-shift deletion from the lookup table.
+  const size_t mask = table_.size() - 1;
+  size_t i = key_hash(t.remote, t.remote_port, t.local_port) & mask;
+  while (table_[i] != t.index + 1) i = (i + 1) & mask;
+  table_[i] = 0;
+  for (size_t j = (i + 1) & mask; table_[j] != 0; j = (j + 1) & mask) {
+    const Tcb& o = tcbs_[table_[j] - 1];
+    const size_t home = key_hash(o.remote, o.remote_port, o.local_port) & mask;
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      table_[i] = table_[j];
+      table_[j] = 0;
+      i = j;
+    }
+  }
+  for (uint32_t k = 0; k < kTimersPerConn; ++k) timers_.cancel(t.index * kTimersPerConn + k);
+  t.in_use = false;
+  t.state = TcpState::kClosed;
+  --open_;
+  ++stats_.closed;
+  free_.push_back(t.index);
+  if (notify) handler_.on_closed(t.index, why);
+}
+
+TcpConn TcpEngine::connect(uint32_t remote, uint16_t remote_port, uint64_t now_us) {
+  const uint32_t range = uint32_t{config_.ephemeral_last} - config_.ephemeral_first + 1;
+  for (uint32_t tries = 0; tries < range; ++tries) {
+    const uint16_t port = next_port_;
+    next_port_ = next_port_ == config_.ephemeral_last ? config_.ephemeral_first : static_cast<uint16_t>(next_port_ + 1);
+    if (find(remote, remote_port, port) != nullptr) continue;
+    Tcb* t = allocate(remote, remote_port, port, now_us);
+    if (t == nullptr) return kNoConn;
+    t->state = TcpState::kSynSent;
+    t->rtt_start_us = now_us;
+    send_control(*t, kTcpSyn, t->iss, now_us);
+    t->snd_nxt = t->snd_max = t->iss + 1;
+    arm_retransmit(*t, now_us);
+    return t->index;
+  }
+  return kNoConn;
+}
+
+uint32_t TcpEngine::advertised_window(const Tcb& t) const noexcept {
+  return static_cast<uint32_t>(t.rcvbuf.space());
+}
+
+void TcpEngine::emit(uint32_t remote, size_t len) {
+  ++stats_.segments_out;
+  handler_.send_segment(remote, scratch_, len);
+}
+
+void TcpEngine::send_control(Tcb& t, uint8_t flags, uint32_t seq, uint64_t now_us) {
+  TcpSendOptions o;
+  const bool syn = flags & kTcpSyn;
+  if (syn) {
+    o.mss = config_.mss;
+    // On our SYN we offer; on a SYN-ACK we answer only what the peer offered.
+    const bool answer = t.state == TcpState::kSynReceived;
+    if (!answer || t.rcv_wscale != 0 || t.snd_wscale != 0) o.window_scale = config_.window_scale;
+    if (answer && !(t.rcv_wscale || t.snd_wscale)) o.window_scale = -1;
+    o.timestamps = answer ? t.ts_ok : config_.timestamps;
+  } else {
+    o.timestamps = t.ts_ok;
+  }
+  o.ts_value = ts_now(now_us);
+  o.ts_echo = t.ts_recent;
+  const uint32_t win = advertised_window(t);
+  const uint16_t field = syn ? static_cast<uint16_t>(std::min<uint32_t>(win, 65535))
+                             : static_cast<uint16_t>(std::min<uint32_t>(win >> t.rcv_wscale, 65535));
+  const uint32_t ack = (flags & kTcpAck) ? t.rcv_nxt : 0;
+  const size_t h = tcp_header_size(o);
+  write_tcp(scratch_, t.local_port, t.remote_port, seq, ack, flags, field, o, 0,
+            ipv4_pseudo_sum(config_.local_address, t.remote, kProtoTCP, h));
+  if (flags & kTcpAck) {
+    t.rcv_adv = t.rcv_nxt + win;
+    t.unacked_segments = 0;
+    timers_.cancel(t.index * kTimersPerConn + kTimerDelayedAck);
+  }
+  emit(t.remote, h);
+}
+
+void TcpEngine::send_ack_now(Tcb& t, uint64_t now_us) { send_control(t, kTcpAck, t.snd_nxt, now_us); }
+
+void TcpEngine::send_challenge_ack(Tcb& t, uint64_t now_us) {
+  // RFC 5961 7: limited, so two confused ends cannot ping-pong ACKs forever and an attacker
+  // cannot use us as an amplifier.
+  if (t.last_challenge_us != 0 && now_us - t.last_challenge_us < kChallengeAckIntervalUs) return;
+  t.last_challenge_us = now_us;
+  ++stats_.challenge_acks;
+  send_ack_now(t, now_us);
+}
+
+void TcpEngine::send_data(Tcb& t, uint32_t seq, size_t len, bool fin, uint64_t now_us) {
+  TcpSendOptions o;
+  o.timestamps = t.ts_ok;
+  o.ts_value = ts_now(now_us);
+  o.ts_echo = t.ts_recent;
+  const size_t h = tcp_header_size(o);
+  t.sndbuf.peek(seq - t.snd_una, scratch_ + h, len);
+  const uint32_t win = advertised_window(t);
+  const uint8_t flags = static_cast<uint8_t>(kTcpAck | (len ? kTcpPsh : 0) | (fin ? kTcpFin : 0));
+  write_tcp(scratch_, t.local_port, t.remote_port, seq, t.rcv_nxt, flags,
+            static_cast<uint16_t>(std::min<uint32_t>(win >> t.rcv_wscale, 65535)), o, len,
+            ipv4_pseudo_sum(config_.local_address, t.remote, kProtoTCP, h + len));
+  t.rcv_adv = t.rcv_nxt + win;
+  t.unacked_segments = 0;
+  timers_.cancel(t.index * kTimersPerConn + kTimerDelayedAck);
+  emit(t.remote, h + len);
+}
+
+void TcpEngine::send_reset(uint32_t remote, const TcpSegment& s) {
+  // RFC 9293 3.10.7.1: no connection. Never answer a RST with a RST.
+  if (s.flags & kTcpRst) return;
+  const bool has_ack = s.flags & kTcpAck;
+  const uint32_t seq = has_ack ? s.ack : 0;
+  const uint32_t ack = has_ack ? 0 : s.seq + s.seq_len();
+  const uint8_t flags = has_ack ? uint8_t{kTcpRst} : static_cast<uint8_t>(kTcpRst | kTcpAck);
+  write_tcp(scratch_, s.dst_port, s.src_port, seq, ack, flags, 0, TcpSendOptions{}, 0,
+            ipv4_pseudo_sum(config_.local_address, remote, kProtoTCP, kTcpHeader));
+  ++stats_.resets_sent;
+  emit(remote, kTcpHeader);
+}
+
+void TcpEngine::arm_retransmit(Tcb& t, uint64_t now_us) {
+  timers_.schedule(t.index * kTimersPerConn + kTimerRetransmit, tick_of(now_us + t.rto.rto_us()) + 1);
+}
+
+void TcpEngine::output(Tcb& t, uint64_t now_us) {
+  if (!t.synchronized()) return;
+  for (;;) {
+    const uint32_t in_flight = t.snd_nxt - t.snd_una;
+    const uint32_t wnd = std::min(t.cc.cwnd(), t.snd_wnd);
+    const uint32_t data_end = t.data_end();
+    if (seq_lt(t.snd_nxt, data_end)) {
+      const uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+      if (usable == 0) {
+        // A zero window with nothing in flight: the retransmission timer doubles as the
+        // persist timer and sends window probes (RFC 9293 3.8.6.1).
+        if (!timers_.armed(t.index * kTimersPerConn + kTimerRetransmit)) arm_retransmit(t, now_us);
+        return;
+      }
+      const uint32_t len = std::min({data_end - t.snd_nxt, usable, uint32_t{t.smss}});
+      const bool fin = t.fin_pending && t.snd_nxt + len == data_end;
+      if (!t.rtt_timing && !t.ts_ok && t.snd_nxt == t.snd_max) {
+        t.rtt_timing = true;
+        t.rtt_seq = t.snd_nxt + len;
+        t.rtt_start_us = now_us;
+      }
+      send_data(t, t.snd_nxt, len, fin, now_us);
+      t.snd_nxt += len;
+      if (fin) {
+        t.fin_sent = true;
+        t.fin_seq = t.snd_nxt;
+        t.snd_nxt += 1;
+      }
+      t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+      if (!timers_.armed(t.index * kTimersPerConn + kTimerRetransmit)) arm_retransmit(t, now_us);
+      continue;
+    }
+    if (t.fin_pending && !t.fin_sent && t.snd_nxt == data_end) {
+      send_control(t, kTcpFin | kTcpAck, t.snd_nxt, now_us);
+      t.fin_sent = true;
+      t.fin_seq = t.snd_nxt;
+      t.snd_nxt += 1;
+      t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+      if (!timers_.armed(t.index * kTimersPerConn + kTimerRetransmit)) arm_retransmit(t, now_us);
+    }
+    return;
+  }
+}
+
+void TcpEngine::on_retransmit_timer(Tcb& t, uint64_t now_us) {
+  if (t.state == TcpState::kSynSent || t.state == TcpState::kSynReceived) {
+    if (++t.retries > config_.max_syn_retransmits) {
+      release(t, TcpCloseReason::kTimeout, t.state == TcpState::kSynSent);
+      return;
+    }
+    t.rto.backoff();
+    ++stats_.retransmits;
+    send_control(t, t.state == TcpState::kSynSent ? uint8_t{kTcpSyn} : static_cast<uint8_t>(kTcpSyn | kTcpAck), t.iss,
+                 now_us);
+    arm_retransmit(t, now_us);
+    return;
+  }
+  if (t.snd_wnd == 0 && seq_lt(t.snd_una, t.data_end())) {
+    // Persist (RFC 9293 3.8.6.1): probe the closed window with one byte, the first one not
+    // yet acknowledged. A window closed by a slow reader is no failure: probes back off
+    // but never abort the connection.
+    const uint32_t probe = t.snd_max != t.snd_una ? t.snd_una : t.snd_nxt;
+    t.rto.backoff();
+    send_data(t, probe, 1, false, now_us);
+    t.snd_max = seq_max(t.snd_max, probe + 1);  // so the ACK of an accepted probe is valid
+    arm_retransmit(t, now_us);
+    return;
+  }
+  const uint32_t in_flight = t.snd_max - t.snd_una;
+  if (in_flight == 0) return;
+  if (++t.retries > config_.max_retransmits) {
+    release(t, TcpCloseReason::kTimeout, true);
+    return;
+  }
+  ++stats_.timeouts;
+  ++stats_.retransmits;
+  t.cc.on_timeout(in_flight, t.snd_max);
+  t.rto.backoff();
+  t.rtt_timing = false;  // Karn: no samples from retransmitted data
+  t.snd_nxt = t.snd_una;  // go back and resend from the first unacknowledged byte
+  if (t.fin_sent && seq_le(t.snd_nxt, t.fin_seq)) t.fin_sent = false;
+  arm_retransmit(t, now_us);
+  output(t, now_us);
+}
+
+void TcpEngine::advance(uint64_t now_us) {
+  timers_.advance(tick_of(now_us), [&](uint32_t id) {
+    Tcb& t = tcbs_[id / kTimersPerConn];
+    if (!t.in_use) return;
+    switch (id % kTimersPerConn) {
+      case kTimerRetransmit:
+        on_retransmit_timer(t, now_us);
+        break;
+      case kTimerDelayedAck:
+        if (t.unacked_segments) send_ack_now(t, now_us);
+        break;
+      case kTimerTimeWait:
+        release(t, TcpCloseReason::kNormal, true);
+        break;
+    }
+  });
+}
+
+Drop TcpEngine::input(uint32_t remote, const uint8_t* segment, size_t len, uint64_t now_us) {
+  TcpSegment s;
+  const Drop d = parse_tcp(segment, len, ipv4_pseudo_sum(remote, config_.local_address, kProtoTCP, len), &s);
+  if (d != Drop::kNone) return d;
+  ++stats_.segments_in;
+  const uint8_t* payload = segment + s.header_len;
+  Tcb* t = find(remote, s.src_port, s.dst_port);
+  if (t == nullptr) {
+    const bool listening = std::find(listening_.begin(), listening_.end(), s.dst_port) != listening_.end();
+    if (!listening || (s.flags & (kTcpSyn | kTcpAck | kTcpRst)) != kTcpSyn) {
+      if (!listening) ++stats_.no_listener;
+      send_reset(remote, s);
+      return Drop::kNone;
+    }
+    // Passive open (RFC 9293 3.10.7.2).
+    t = allocate(remote, s.src_port, s.dst_port, now_us);
+    if (t == nullptr) return Drop::kNone;  // full: the SYN is dropped, the peer retries
+    t->state = TcpState::kSynReceived;
+    t->irs = s.seq;
+    t->rcv_nxt = s.seq + 1;
+    t->smss = std::min<uint16_t>(s.options.has_mss ? s.options.mss : kDefaultMss, config_.mss);
+    if (t->smss < 64) t->smss = 64;
+    t->cc = NewReno(t->smss);
+    if (s.options.has_window_scale) {
+      t->snd_wscale = s.options.window_scale;
+      t->rcv_wscale = config_.window_scale;
+    }
+    if (s.options.has_timestamps && config_.timestamps) {
+      t->ts_ok = true;
+      t->ts_recent = s.options.ts_value;
+    }
+    t->snd_wnd = s.window;  // never scaled in a SYN
+    t->snd_wl1 = s.seq;
+    t->rtt_start_us = now_us;
+    send_control(*t, kTcpSyn | kTcpAck, t->iss, now_us);
+    t->snd_nxt = t->snd_max = t->iss + 1;
+    arm_retransmit(*t, now_us);
+    return Drop::kNone;
+  }
+  process(*t, s, payload, now_us);
+  return Drop::kNone;
+}
+
+void TcpEngine::process(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us) {
+  if (t.state == TcpState::kSynSent) {
+    // RFC 9293 3.10.7.3.
+    const bool ack = s.flags & kTcpAck;
+    if (ack && (seq_le(s.ack, t.iss) || seq_gt(s.ack, t.snd_max))) {
+      send_reset(t.remote, s);
+      return;
+    }
+    if (s.flags & kTcpRst) {
+      if (ack) {
+        ++stats_.resets_received;
+        release(t, TcpCloseReason::kRefused, true);
+      }
+      return;
+    }
+    if (!(s.flags & kTcpSyn)) return;
+    t.irs = s.seq;
+    t.rcv_nxt = s.seq + 1;
+    t.smss = std::min<uint16_t>(s.options.has_mss ? s.options.mss : kDefaultMss, config_.mss);
+    if (t.smss < 64) t.smss = 64;
+    t.cc = NewReno(t.smss);
+    if (s.options.has_window_scale) {
+      t.snd_wscale = s.options.window_scale;
+      t.rcv_wscale = config_.window_scale;
+    }
+    if (s.options.has_timestamps && config_.timestamps) {
+      t.ts_ok = true;
+      t.ts_recent = s.options.ts_value;
+    }
+    if (!ack) {  // simultaneous open
+      t.state = TcpState::kSynReceived;
+      t.snd_wnd = s.window;
+      send_control(t, kTcpSyn | kTcpAck, t.iss, now_us);
+      return;
+    }
+    t.snd_una = s.ack;
+    t.snd_wnd = s.window;  // unscaled in the SYN-ACK
+    t.snd_wl1 = s.seq;
+    t.snd_wl2 = s.ack;
+    t.state = TcpState::kEstablished;
+    if (t.retries == 0) t.rto.sample(static_cast<uint32_t>(now_us - t.rtt_start_us));  // Karn
+    t.retries = 0;
+    timers_.cancel(t.index * kTimersPerConn + kTimerRetransmit);
+    send_ack_now(t, now_us);
+    handler_.on_connected(t.index);
+    if (t.in_use) output(t, now_us);
+    return;
+  }
+
+  // RFC 9293 3.10.7.4, first: is the segment in the window?
+  const uint32_t seg_len = s.seq_len();
+  const uint32_t rcv_wnd = static_cast<uint32_t>(t.rcvbuf.space());
+  bool acceptable;
+  if (seg_len == 0) {
+    acceptable = rcv_wnd == 0 ? s.seq == t.rcv_nxt : seq_in(s.seq, t.rcv_nxt, t.rcv_nxt + rcv_wnd);
+  } else {
+    acceptable = rcv_wnd != 0 && (seq_in(s.seq, t.rcv_nxt, t.rcv_nxt + rcv_wnd) ||
+                                  seq_in(s.seq + seg_len - 1, t.rcv_nxt, t.rcv_nxt + rcv_wnd));
+  }
+  // An old duplicate (entirely below rcv_nxt) still deserves an ACK, e.g. a retransmitted
+  // FIN in TIME_WAIT; PAWS (RFC 7323 5) catches wrapped old segments.
+  if (acceptable && t.ts_ok && s.options.has_timestamps && !(s.flags & kTcpRst) &&
+      seq_lt(s.options.ts_value, t.ts_recent)) {
+    acceptable = false;
+  }
+  if (!acceptable) {
+    ++stats_.out_of_window;
+    if (!(s.flags & kTcpRst)) {
+      send_ack_now(t, now_us);
+      if (t.state == TcpState::kTimeWait) {
+        timers_.schedule(t.index * kTimersPerConn + kTimerTimeWait, tick_of(now_us + config_.time_wait_us));
+      }
+    }
+    return;
+  }
+  // Second: RST (RFC 5961 3.2): only an exact match resets; in-window ones get a challenge.
+  if (s.flags & kTcpRst) {
+    if (s.seq == t.rcv_nxt) {
+      ++stats_.resets_received;
+      const bool never_accepted = t.state == TcpState::kSynReceived;
+      release(t, TcpCloseReason::kReset, !never_accepted);
+    } else {
+      send_challenge_ack(t, now_us);
+    }
+    return;
+  }
+  // Fourth: a SYN in a synchronized connection (RFC 5961 4): challenge ACK.
+  if ((s.flags & kTcpSyn) && t.state != TcpState::kSynReceived) {
+    send_challenge_ack(t, now_us);
+    return;
+  }
+  if (!(s.flags & kTcpAck)) return;
+  if (t.ts_ok && s.options.has_timestamps && seq_le(s.seq, t.rcv_nxt)) t.ts_recent = s.options.ts_value;
+
+  process_ack(t, s, now_us);
+  if (!t.in_use) return;
+
+  if (s.payload_len && (t.state == TcpState::kEstablished || t.state == TcpState::kFinWait1 ||
+                        t.state == TcpState::kFinWait2)) {
+    process_data(t, s, payload, now_us);
+  }
+  if ((s.flags & kTcpFin) && !t.fin_received && s.seq + s.payload_len == t.rcv_nxt &&
+      t.state != TcpState::kSynReceived) {
+    t.fin_received = true;
+    t.rcv_nxt += 1;
+    switch (t.state) {
+      case TcpState::kEstablished:
+        t.state = TcpState::kCloseWait;
+        break;
+      case TcpState::kFinWait1:
+        t.state = TcpState::kClosing;  // our FIN is not acknowledged yet
+        break;
+      case TcpState::kFinWait2:
+        t.state = TcpState::kTimeWait;
+        timers_.cancel(t.index * kTimersPerConn + kTimerRetransmit);
+        timers_.schedule(t.index * kTimersPerConn + kTimerTimeWait, tick_of(now_us + config_.time_wait_us));
+        break;
+      default:
+        break;
+    }
+    send_ack_now(t, now_us);
+    handler_.on_readable(t.index);
+    if (!t.in_use) return;
+  }
+  output(t, now_us);
+}
+
+void TcpEngine::process_ack(Tcb& t, const TcpSegment& s, uint64_t now_us) {
+  if (t.state == TcpState::kSynReceived) {
+    if (!(seq_gt(s.ack, t.snd_una) && seq_le(s.ack, t.snd_max))) {
+      send_reset(t.remote, s);
+      return;
+    }
+    t.state = TcpState::kEstablished;
+    t.snd_una = s.ack;
+    t.snd_wnd = uint32_t{s.window} << t.snd_wscale;
+    t.snd_wl1 = s.seq;
+    t.snd_wl2 = s.ack;
+    if (t.retries == 0) t.rto.sample(static_cast<uint32_t>(now_us - t.rtt_start_us));  // Karn
+    t.retries = 0;
+    timers_.cancel(t.index * kTimersPerConn + kTimerRetransmit);
+    handler_.on_accept(t.index);
+    return;
+  }
+  if (seq_gt(s.ack, t.snd_max)) {
+    // Acknowledges something never sent (RFC 9293; RFC 5961 5): ACK and drop.
+    send_challenge_ack(t, now_us);
+    return;
+  }
+  const uint32_t new_wnd = uint32_t{s.window} << t.snd_wscale;
+  if (seq_gt(s.ack, t.snd_una)) {
+    const uint32_t acked = s.ack - t.snd_una;
+    uint32_t data_acked = acked;
+    bool fin_acked = false;
+    if (t.fin_sent && s.ack == t.fin_seq + 1) {
+      fin_acked = true;
+      data_acked -= 1;
+    }
+    t.sndbuf.consume(data_acked);
+    t.snd_una = s.ack;
+    if (seq_lt(t.snd_nxt, t.snd_una)) t.snd_nxt = t.snd_una;
+    if (t.ts_ok && s.options.has_timestamps && s.options.ts_echo != 0) {
+      const uint32_t rtt_ms = ts_now(now_us) - s.options.ts_echo;
+      if (rtt_ms < 60'000) t.rto.sample(rtt_ms * 1000 + 500);
+    } else if (t.rtt_timing && seq_ge(s.ack, t.rtt_seq)) {
+      t.rto.sample(static_cast<uint32_t>(now_us - t.rtt_start_us));
+      t.rtt_timing = false;
+    }
+    t.retries = 0;
+    if (t.cc.on_ack(acked, t.snd_una, t.snd_max - t.snd_una) == NewReno::Action::kRetransmit) {
+      // A partial ACK in recovery: resend the next hole right away.
+      const uint32_t len = std::min<uint32_t>(t.smss, t.data_end() - t.snd_una);
+      if (len) {
+        ++stats_.retransmits;
+        send_data(t, t.snd_una, len, false, now_us);
+      }
+    }
+    if (t.snd_una == t.snd_max) {
+      timers_.cancel(t.index * kTimersPerConn + kTimerRetransmit);
+    } else {
+      arm_retransmit(t, now_us);
+    }
+    if (fin_acked) {
+      if (t.state == TcpState::kFinWait1) {
+        t.state = TcpState::kFinWait2;
+      } else if (t.state == TcpState::kClosing) {
+        t.state = TcpState::kTimeWait;
+        timers_.schedule(t.index * kTimersPerConn + kTimerTimeWait, tick_of(now_us + config_.time_wait_us));
+      } else if (t.state == TcpState::kLastAck) {
+        release(t, TcpCloseReason::kNormal, true);
+        return;
+      }
+    }
+    if (data_acked) {
+      handler_.on_writable(t.index);
+      if (!t.in_use) return;
+    }
+  } else if (s.ack == t.snd_una && s.payload_len == 0 && !(s.flags & (kTcpSyn | kTcpFin)) &&
+             new_wnd == t.snd_wnd && t.snd_max != t.snd_una) {
+    // A duplicate ACK (RFC 5681 2).
+    if (t.cc.on_dupack(t.snd_max - t.snd_una, t.snd_una, t.snd_max) == NewReno::Action::kRetransmit) {
+      const uint32_t len = std::min<uint32_t>(t.smss, t.data_end() - t.snd_una);
+      ++stats_.fast_retransmits;
+      ++stats_.retransmits;
+      t.rtt_timing = false;
+      if (len) {
+        send_data(t, t.snd_una, len, false, now_us);
+      } else if (t.fin_sent) {
+        send_control(t, kTcpFin | kTcpAck, t.fin_seq, now_us);
+      }
+    }
+  }
+  // Window update (RFC 9293 3.10.7.4, fifth check), only from newer segments.
+  if (seq_lt(t.snd_wl1, s.seq) || (t.snd_wl1 == s.seq && seq_le(t.snd_wl2, s.ack))) {
+    t.snd_wnd = new_wnd;
+    t.snd_wl1 = s.seq;
+    t.snd_wl2 = s.ack;
+  }
+}
+
+void TcpEngine::process_data(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us) {
+  uint32_t offset = 0;
+  if (seq_lt(s.seq, t.rcv_nxt)) offset = t.rcv_nxt - s.seq;  // partly old: skip what we have
+  if (offset >= s.payload_len) {
+    send_ack_now(t, now_us);  // all old: a retransmission; re-ACK
+    return;
+  }
+  if (seq_gt(s.seq, t.rcv_nxt)) {
+    // A hole before this segment: drop it and ask again with a duplicate ACK.
+    ++stats_.out_of_order_dropped;
+    send_ack_now(t, now_us);
+    return;
+  }
+  const size_t taken = t.rcvbuf.write(payload + offset, s.payload_len - offset);
+  t.rcv_nxt += static_cast<uint32_t>(taken);
+  if (taken == 0) {
+    send_ack_now(t, now_us);
+    return;
+  }
+  // Delayed ACK (RFC 9293 3.8.6.3 / RFC 5681 4.2): at least every second full segment.
+  if (++t.unacked_segments >= 2 || taken < s.payload_len - offset) {
+    send_ack_now(t, now_us);
+  } else {
+    timers_.schedule(t.index * kTimersPerConn + kTimerDelayedAck, tick_of(now_us + config_.delayed_ack_us) + 1);
+  }
+  handler_.on_readable(t.index);
+}
+
+size_t TcpEngine::send(TcpConn c, const uint8_t* data, size_t len, uint64_t now_us) {
+  Tcb& t = tcbs_[c];
+  if (!t.in_use || t.fin_pending) return 0;
+  if (t.state != TcpState::kEstablished && t.state != TcpState::kCloseWait && t.state != TcpState::kSynSent &&
+      t.state != TcpState::kSynReceived) {
+    return 0;
+  }
+  const size_t n = t.sndbuf.write(data, len);
+  output(t, now_us);
+  return n;
+}
+
+size_t TcpEngine::receive(TcpConn c, uint8_t* out, size_t cap, uint64_t now_us) {
+  Tcb& t = tcbs_[c];
+  if (!t.in_use) return 0;
+  const size_t n = t.rcvbuf.peek(0, out, cap);
+  t.rcvbuf.consume(n);
+  // Window update when the window we can offer grew by a segment past what we advertised
+  // (receiver-side silly window avoidance, RFC 9293 3.8.6.2.2).
+  if (n && t.synchronized() && t.state != TcpState::kTimeWait) {
+    const uint32_t right = t.rcv_nxt + static_cast<uint32_t>(t.rcvbuf.space());
+    if (seq_ge(right, t.rcv_adv + std::min<uint32_t>(t.smss, static_cast<uint32_t>(t.rcvbuf.capacity() / 2)))) {
+      send_ack_now(t, now_us);
+    }
+  }
+  return n;
+}
+
+bool TcpEngine::peer_closed(TcpConn c) const {
+  const Tcb& t = tcbs_[c];
+  return t.in_use && t.fin_received && t.rcvbuf.size() == 0;
+}
+
+void TcpEngine::close(TcpConn c, uint64_t now_us) {
+  Tcb& t = tcbs_[c];
+  if (!t.in_use || t.fin_pending) return;
+  switch (t.state) {
+    case TcpState::kSynSent:
+      release(t, TcpCloseReason::kAborted, false);
+      return;
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      t.fin_pending = true;
+      t.state = TcpState::kFinWait1;
+      break;
+    case TcpState::kCloseWait:
+      t.fin_pending = true;
+      t.state = TcpState::kLastAck;
+      break;
+    default:
+      return;
+  }
+  output(t, now_us);
+}
+
+void TcpEngine::abort(TcpConn c) {
+  Tcb& t = tcbs_[c];
+  if (!t.in_use) return;
+  if (t.synchronized() || t.state == TcpState::kSynReceived) {
+    write_tcp(scratch_, t.local_port, t.remote_port, t.snd_nxt, 0, kTcpRst, 0, TcpSendOptions{}, 0,
+              ipv4_pseudo_sum(config_.local_address, t.remote, kProtoTCP, kTcpHeader));
+    ++stats_.resets_sent;
+    emit(t.remote, kTcpHeader);
+  }
+  release(t, TcpCloseReason::kAborted, false);
+}
+
+TcpState TcpEngine::state(TcpConn c) const { return tcbs_[c].in_use ? tcbs_[c].state : TcpState::kClosed; }
+uint16_t TcpEngine::local_port(TcpConn c) const { return tcbs_[c].local_port; }
+uint32_t TcpEngine::remote_address(TcpConn c) const { return tcbs_[c].remote; }
+uint16_t TcpEngine::remote_port(TcpConn c) const { return tcbs_[c].remote_port; }
+size_t TcpEngine::unsent_bytes(TcpConn c) const { return tcbs_[c].sndbuf.size(); }
+
+}  // namespace dotgate::net

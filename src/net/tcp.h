@@ -1,0 +1,159 @@
+// The TCP engine (RFC 9293) of one worker core, for one local IPv4 address: passive opens
+// on listening ports, active opens, reliable ordered byte streams both ways with
+// retransmission (RFC 6298 RTO, RFC 5681/6582 NewReno fast retransmit and recovery), flow
+// control with window scaling and timestamps (RFC 7323), delayed ACKs, zero-window
+// probing, every close path including simultaneous close and TIME_WAIT, RSTs for strays,
+// and the RFC 5961 defences against blind resets and injection.
+//
+// No I/O: received segments and the time come in; segments to send go out through
+// TcpHandler::send_segment (fully built and checksummed, ready for an IP header), and the
+// layer above hears about connections through the other TcpHandler calls. Connections are
+// u32 indexes into a pool sized at construction; buffers come from one allocation made
+// then. Times are in microseconds on any monotonic clock.
+//
+// Not yet here (see the README): an out-of-order receive queue (out-of-order segments are
+// dropped and re-requested by duplicate ACKs), SACK, SYN cookies, keepalive, IPv6.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "net/byte_ring.h"
+#include "net/drops.h"
+#include "net/tcp_congestion.h"
+#include "net/tcp_rto.h"
+#include "net/tcp_segment.h"
+#include "net/timer_wheel.h"
+
+namespace dotgate::net {
+
+struct TcpConfig {
+  uint32_t local_address = 0;
+  uint32_t max_connections = 1024;
+  uint32_t send_buffer = 64 * 1024;     // bytes per connection
+  uint32_t receive_buffer = 64 * 1024;  // bytes per connection
+  uint16_t mss = 1460;                  // what we accept (from the link MTU)
+  uint8_t window_scale = 7;             // what we offer (RFC 7323)
+  bool timestamps = true;
+  uint32_t delayed_ack_us = 40'000;     // RFC 9293 3.8.6.3: well under 500 ms
+  uint32_t time_wait_us = 60'000'000;   // 2 MSL, as Linux
+  uint32_t max_retransmits = 8;         // data or FIN, before the connection is aborted
+  uint32_t max_syn_retransmits = 5;
+  uint32_t min_rto_us = 200'000;
+  uint32_t initial_rto_us = 1'000'000;
+  uint16_t ephemeral_first = 32768;     // local ports for active opens
+  uint16_t ephemeral_last = 60999;
+  uint64_t isn_secret = 0x5eed;         // RFC 6528 ISN: keyed hash of the 4-tuple plus time
+};
+
+enum class TcpState : uint8_t {
+  kClosed, kSynSent, kSynReceived, kEstablished, kFinWait1, kFinWait2, kCloseWait, kClosing, kLastAck, kTimeWait,
+};
+
+enum class TcpCloseReason : uint8_t {
+  kNormal,       // both sides closed
+  kReset,        // the peer reset it
+  kRefused,      // an active open was answered with RST
+  kTimeout,      // retransmissions ran out
+  kAborted,      // we aborted it
+};
+
+using TcpConn = uint32_t;
+inline constexpr TcpConn kNoConn = UINT32_MAX;
+
+class TcpHandler {
+ public:
+  virtual ~TcpHandler() = default;
+  // A segment to transmit to `remote` (IPv4, host order), TCP header first.
+  virtual void send_segment(uint32_t remote, const uint8_t* segment, size_t len) = 0;
+  virtual void on_accept(TcpConn) {}       // a passive open completed
+  virtual void on_connected(TcpConn) {}    // an active open completed
+  virtual void on_readable(TcpConn) {}     // data (or the peer's FIN) arrived
+  virtual void on_writable(TcpConn) {}     // send buffer space was freed
+  virtual void on_closed(TcpConn, TcpCloseReason) {}  // the index is free after this call
+};
+
+struct TcpStats {
+  uint64_t segments_in = 0;
+  uint64_t segments_out = 0;
+  uint64_t retransmits = 0;
+  uint64_t fast_retransmits = 0;
+  uint64_t timeouts = 0;
+  uint64_t resets_sent = 0;
+  uint64_t resets_received = 0;
+  uint64_t challenge_acks = 0;
+  uint64_t out_of_order_dropped = 0;
+  uint64_t out_of_window = 0;
+  uint64_t no_listener = 0;
+  uint64_t table_full = 0;
+  uint64_t opened = 0;
+  uint64_t closed = 0;
+};
+
+class TcpEngine {
+ public:
+  TcpEngine(const TcpConfig& config, TcpHandler& handler, uint64_t now_us);
+  ~TcpEngine();
+
+  void listen(uint16_t port);
+  // Active open to remote:port; kNoConn if the table or the local ports are exhausted.
+  TcpConn connect(uint32_t remote, uint16_t remote_port, uint64_t now_us);
+
+  // A received segment (the IP payload) from `remote`; returns why it was dropped, if it
+  // was malformed.
+  Drop input(uint32_t remote, const uint8_t* segment, size_t len, uint64_t now_us);
+  // Runs the timers due by now_us.
+  void advance(uint64_t now_us);
+
+  size_t send(TcpConn c, const uint8_t* data, size_t len, uint64_t now_us);  // bytes taken
+  size_t receive(TcpConn c, uint8_t* out, size_t cap, uint64_t now_us);      // bytes read
+  bool peer_closed(TcpConn c) const;  // the peer's FIN was received and all data read
+  void close(TcpConn c, uint64_t now_us);  // send FIN after the queued data
+  void abort(TcpConn c);                   // send RST and forget the connection
+
+  TcpState state(TcpConn c) const;
+  uint16_t local_port(TcpConn c) const;
+  uint32_t remote_address(TcpConn c) const;
+  uint16_t remote_port(TcpConn c) const;
+  size_t unsent_bytes(TcpConn c) const;  // queued, not yet acknowledged
+  size_t connections() const noexcept { return open_; }
+  const TcpStats& stats() const noexcept { return stats_; }
+
+ private:
+  struct Tcb;
+  Tcb* find(uint32_t remote, uint16_t remote_port, uint16_t local_port) noexcept;
+  Tcb* allocate(uint32_t remote, uint16_t remote_port, uint16_t local_port, uint64_t now_us);
+  void release(Tcb& t, TcpCloseReason why, bool notify);
+  void output(Tcb& t, uint64_t now_us);
+  void send_control(Tcb& t, uint8_t flags, uint32_t seq, uint64_t now_us);
+  void send_data(Tcb& t, uint32_t seq, size_t len, bool fin, uint64_t now_us);
+  void send_ack_now(Tcb& t, uint64_t now_us);
+  void send_challenge_ack(Tcb& t, uint64_t now_us);
+  void send_reset(uint32_t remote, const TcpSegment& s);
+  void arm_retransmit(Tcb& t, uint64_t now_us);
+  void on_retransmit_timer(Tcb& t, uint64_t now_us);
+  void process(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us);
+  void process_ack(Tcb& t, const TcpSegment& s, uint64_t now_us);
+  void process_data(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us);
+  uint32_t advertised_window(const Tcb& t) const noexcept;
+  uint32_t isn(uint32_t remote, uint16_t remote_port, uint16_t local_port, uint64_t now_us) const noexcept;
+  uint32_t ts_now(uint64_t now_us) const noexcept { return static_cast<uint32_t>(now_us / 1000); }  // 1 ms clock
+  void emit(uint32_t remote, size_t len);
+
+  TcpConfig config_;
+  TcpHandler& handler_;
+  std::vector<Tcb> tcbs_;
+  std::vector<uint32_t> free_;
+  std::unique_ptr<uint8_t[]> buffers_;
+  std::vector<uint32_t> table_;  // open addressing: tcb index + 1, 0 empty; rebuilt on delete
+  std::vector<uint16_t> listening_;
+  TimerWheel timers_;
+  uint16_t next_port_;
+  size_t open_ = 0;
+  uint8_t scratch_[kTcpMaxHeader + 65536];
+  TcpStats stats_;
+};
+
+}  // namespace dotgate::net

@@ -1,0 +1,323 @@
+// Tests for net/tcp.h: two engines joined by a simulated link (with the impairment stage
+// for loss, duplication, reordering and delay) exchange real segments.
+#include "net/tcp.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <vector>
+
+#include "net/impairment.h"
+#include "net/ipv4.h"
+
+namespace dotgate::net {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+constexpr uint32_t kAddrA = 0xc0000201, kAddrB = 0xc0000202;
+
+struct Side : TcpHandler {
+  Impairment* wire = nullptr;  // towards the other side
+  TcpEngine* engine = nullptr;
+  uint64_t* now = nullptr;
+  std::vector<TcpConn> accepted, connected;
+  std::map<TcpConn, TcpCloseReason> closed;
+  std::map<TcpConn, Bytes> received;
+  std::vector<Bytes> sent_segments;  // when recording
+
+  bool record = false;
+  bool reading = true;  // false: leave received data in the engine (the window fills)
+  void send_segment(uint32_t, const uint8_t* seg, size_t len) override {
+    if (record) sent_segments.emplace_back(seg, seg + len);
+    wire->offer(seg, len, *now);
+  }
+  void on_accept(TcpConn c) override { accepted.push_back(c); }
+  void on_connected(TcpConn c) override { connected.push_back(c); }
+  void on_readable(TcpConn c) override {
+    if (reading) drain(c);
+  }
+  void on_closed(TcpConn c, TcpCloseReason why) override { closed[c] = why; }
+  void drain(TcpConn c) {
+    uint8_t buf[4096];
+    for (size_t n; (n = engine->receive(c, buf, sizeof buf, *now)) > 0;) {
+      received[c].insert(received[c].end(), buf, buf + n);
+    }
+  }
+};
+
+struct Net {
+  uint64_t now = 1'000'000;
+  Impairment a_to_b, b_to_a;
+  Side a, b;
+  TcpEngine ea, eb;
+
+  static TcpConfig config(uint32_t addr) {
+    TcpConfig c;
+    c.local_address = addr;
+    c.max_connections = 256;
+    c.send_buffer = 16 * 1024;
+    c.receive_buffer = 16 * 1024;
+    c.time_wait_us = 2'000'000;
+    return c;
+  }
+  explicit Net(const ImpairmentConfig& impair = {}, TcpConfig ca = config(kAddrA), TcpConfig cb = config(kAddrB))
+      : a_to_b(impair), b_to_a(with_seed(impair, 77)), ea(ca, a, now), eb(cb, b, now) {
+    a.wire = &a_to_b;
+    b.wire = &b_to_a;
+    a.engine = &ea;
+    b.engine = &eb;
+    a.now = b.now = &now;
+  }
+  static ImpairmentConfig with_seed(ImpairmentConfig c, uint64_t seed) {
+    c.seed = seed;
+    return c;
+  }
+  // Advances time in 1 ms steps, delivering what is due, until done() or the time limit.
+  template <class Done>
+  bool run(Done done, uint64_t limit_us = 120'000'000) {
+    const uint64_t end = now + limit_us;
+    while (now < end) {
+      if (done()) return true;
+      now += 1000;
+      b_to_a.release(now, [&](const uint8_t* f, size_t n) { ea.input(kAddrB, f, n, now); });
+      a_to_b.release(now, [&](const uint8_t* f, size_t n) { eb.input(kAddrA, f, n, now); });
+      ea.advance(now);
+      eb.advance(now);
+    }
+    return done();
+  }
+};
+
+Bytes random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+// Pushes as much of `data` (from `*offset`) into the connection as it takes.
+void feed(TcpEngine& e, TcpConn c, const Bytes& data, size_t* offset, uint64_t now) {
+  if (*offset < data.size()) *offset += e.send(c, data.data() + *offset, data.size() - *offset, now);
+}
+
+TEST(Tcp, HandshakeTransferBothWaysAndCloseCleanly) {
+  Net net;
+  net.eb.listen(853);
+  const TcpConn ca = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_NE(ca, kNoConn);
+  ASSERT_TRUE(net.run([&] { return !net.a.connected.empty() && !net.b.accepted.empty(); }));
+  const TcpConn cb = net.b.accepted[0];
+  EXPECT_EQ(net.ea.state(ca), TcpState::kEstablished);
+  EXPECT_EQ(net.eb.state(cb), TcpState::kEstablished);
+  EXPECT_EQ(net.eb.remote_port(cb), net.ea.local_port(ca));
+
+  const Bytes up = random_bytes(200'000, 1), down = random_bytes(150'000, 2);
+  size_t up_off = 0, down_off = 0;
+  ASSERT_TRUE(net.run([&] {
+    feed(net.ea, ca, up, &up_off, net.now);
+    feed(net.eb, cb, down, &down_off, net.now);
+    return net.b.received[cb].size() == up.size() && net.a.received[ca].size() == down.size();
+  }));
+  EXPECT_EQ(net.b.received[cb], up);
+  EXPECT_EQ(net.a.received[ca], down);
+
+  net.ea.close(ca, net.now);
+  ASSERT_TRUE(net.run([&] { return net.eb.peer_closed(cb); }));
+  EXPECT_EQ(net.eb.state(cb), TcpState::kCloseWait);
+  net.eb.close(cb, net.now);
+  ASSERT_TRUE(net.run([&] { return net.b.closed.count(cb) && net.a.closed.count(ca); }));
+  EXPECT_EQ(net.b.closed[cb], TcpCloseReason::kNormal);  // LAST_ACK -> closed
+  EXPECT_EQ(net.a.closed[ca], TcpCloseReason::kNormal);  // after TIME_WAIT
+  EXPECT_EQ(net.ea.connections(), 0u);
+  EXPECT_EQ(net.eb.connections(), 0u);
+  EXPECT_EQ(net.ea.stats().retransmits, 0u);
+}
+
+TEST(Tcp, ManyConnectionsOverALossyReorderingLinkDeliverEveryByteOnceInOrder) {
+  ImpairmentConfig impair;
+  impair.loss_ppm = 50'000;       // 5 %
+  impair.duplicate_ppm = 10'000;  // 1 %
+  impair.reorder_ppm = 20'000;    // 2 %
+  impair.reorder_us = 3000;
+  impair.delay_us = 2000;
+  impair.jitter_us = 1000;
+  impair.capacity = 100'000;
+  Net net(impair);
+  net.eb.listen(853);
+  constexpr int kConns = 40;
+  std::vector<TcpConn> cs;
+  for (int i = 0; i < kConns; ++i) cs.push_back(net.ea.connect(kAddrB, 853, net.now));
+  ASSERT_TRUE(net.run([&] { return net.b.accepted.size() == kConns && net.a.connected.size() == kConns; }));
+  // Pair each client connection with its server side by port.
+  std::map<uint16_t, TcpConn> server_by_port;
+  for (TcpConn c : net.b.accepted) server_by_port[net.eb.remote_port(c)] = c;
+  std::vector<Bytes> up(kConns), down(kConns);
+  std::vector<size_t> up_off(kConns), down_off(kConns);
+  for (int i = 0; i < kConns; ++i) {
+    up[i] = random_bytes(20'000 + 997 * i, 100 + i);
+    down[i] = random_bytes(5'000 + 1201 * i, 200 + i);
+  }
+  ASSERT_TRUE(net.run([&] {
+    bool all = true;
+    for (int i = 0; i < kConns; ++i) {
+      const TcpConn sc = server_by_port[net.ea.local_port(cs[i])];
+      feed(net.ea, cs[i], up[i], &up_off[i], net.now);
+      feed(net.eb, sc, down[i], &down_off[i], net.now);
+      all = all && net.b.received[sc].size() == up[i].size() && net.a.received[cs[i]].size() == down[i].size();
+    }
+    return all;
+  }));
+  for (int i = 0; i < kConns; ++i) {
+    const TcpConn sc = server_by_port[net.ea.local_port(cs[i])];
+    EXPECT_EQ(net.b.received[sc], up[i]) << i;
+    EXPECT_EQ(net.a.received[cs[i]], down[i]) << i;
+  }
+  EXPECT_GT(net.ea.stats().retransmits, 0u);
+  EXPECT_GT(net.a_to_b.stats().lost, 0u);
+  // Close from both ends at once on every connection.
+  for (int i = 0; i < kConns; ++i) {
+    net.ea.close(cs[i], net.now);
+    net.eb.close(server_by_port[net.ea.local_port(cs[i])], net.now);
+  }
+  ASSERT_TRUE(net.run([&] { return net.ea.connections() == 0 && net.eb.connections() == 0; }));
+  for (const auto& [c, why] : net.a.closed) EXPECT_EQ(why, TcpCloseReason::kNormal) << c;
+  for (const auto& [c, why] : net.b.closed) EXPECT_EQ(why, TcpCloseReason::kNormal) << c;
+}
+
+TEST(Tcp, ConnectToClosedPortIsRefused) {
+  Net net;
+  const TcpConn c = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return net.a.closed.count(c) > 0; }, 5'000'000));
+  EXPECT_EQ(net.a.closed[c], TcpCloseReason::kRefused);
+  EXPECT_EQ(net.eb.stats().no_listener, 1u);
+  EXPECT_EQ(net.eb.stats().resets_sent, 1u);
+}
+
+TEST(Tcp, PeerThatVanishesTimesOut) {
+  Net net;
+  net.eb.listen(853);
+  const TcpConn c = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.a.connected.empty(); }));
+  // Cut the wire: everything A sends is lost from now on.
+  ImpairmentConfig black_hole;
+  black_hole.loss_ppm = 1'000'000;
+  Impairment dead(black_hole);
+  net.a.wire = &dead;
+  const Bytes data = random_bytes(1000, 3);
+  net.ea.send(c, data.data(), data.size(), net.now);
+  ASSERT_TRUE(net.run([&] { return net.a.closed.count(c) > 0; }, 600'000'000));
+  EXPECT_EQ(net.a.closed[c], TcpCloseReason::kTimeout);
+  EXPECT_EQ(net.ea.stats().timeouts, 8u);  // max_retransmits
+}
+
+TEST(Tcp, ZeroWindowIsProbedAndTransferResumes) {
+  Net net;
+  net.eb.listen(853);
+  const TcpConn ca = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.b.accepted.empty(); }));
+  const TcpConn cb = net.b.accepted[0];
+  net.b.reading = false;  // B's 16 KiB receive buffer fills and its window closes
+  const Bytes data = random_bytes(60'000, 4);
+  size_t off = 0;
+  net.run([&] {
+    feed(net.ea, ca, data, &off, net.now);
+    return false;
+  }, 10'000'000);
+  EXPECT_EQ(net.eb.state(cb), TcpState::kEstablished);
+  EXPECT_GT(net.ea.unsent_bytes(ca), 0u);  // stalled, not failed
+  EXPECT_EQ(net.a.closed.count(ca), 0u);
+  const uint64_t segments_while_stalled = net.ea.stats().segments_out;
+  net.run([] { return false; }, 5'000'000);
+  EXPECT_GT(net.ea.stats().segments_out, segments_while_stalled);  // window probes go on
+  net.b.reading = true;
+  net.b.drain(cb);
+  ASSERT_TRUE(net.run([&] {
+    feed(net.ea, ca, data, &off, net.now);
+    net.b.drain(cb);
+    return net.b.received[cb].size() == data.size();
+  }));
+  EXPECT_EQ(net.b.received[cb], data);
+}
+
+TEST(Tcp, BlindResetAndSynAreChallengedNotObeyed) {
+  Net net;
+  net.eb.listen(853);
+  const TcpConn ca = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.b.accepted.empty(); }));
+  const TcpConn cb = net.b.accepted[0];
+  // An attacker's RST with an in-window but inexact sequence number (RFC 5961 3.2).
+  net.b.record = true;
+  uint8_t seg[kTcpHeader];
+  // Find B's rcv_nxt from A's next segment: send one byte and capture it.
+  const uint8_t one = 'x';
+  net.a.record = true;
+  net.ea.send(ca, &one, 1, net.now);
+  ASSERT_FALSE(net.a.sent_segments.empty());
+  TcpSegment data;
+  const Bytes& d = net.a.sent_segments.back();
+  ASSERT_EQ(parse_tcp(d.data(), d.size(), 0, &data, false), Drop::kNone);
+  ASSERT_TRUE(net.run([&] { return net.b.received[cb].size() == 1; }));
+  const uint32_t rcv_nxt = data.seq + 1;
+  for (uint8_t flags : {uint8_t{kTcpRst}, uint8_t(kTcpSyn)}) {
+    net.now += 200'000;  // challenge ACKs are rate-limited (RFC 5961 7)
+    const size_t before = net.eb.stats().challenge_acks;
+    write_tcp(seg, net.ea.local_port(ca), 853, rcv_nxt + 100, 0, flags, 0, TcpSendOptions{}, 0,
+              ipv4_pseudo_sum(kAddrA, kAddrB, kProtoTCP, kTcpHeader));
+    net.eb.input(kAddrA, seg, sizeof seg, net.now);
+    EXPECT_EQ(net.eb.stats().challenge_acks, before + 1) << int(flags);
+    EXPECT_EQ(net.eb.state(cb), TcpState::kEstablished);
+  }
+  // A burst of blind RSTs earns one challenge ACK, not one each.
+  const size_t before_burst = net.eb.stats().challenge_acks;
+  net.now += 200'000;
+  for (int i = 0; i < 50; ++i) {
+    write_tcp(seg, net.ea.local_port(ca), 853, rcv_nxt + 10 + i, 0, kTcpRst, 0, TcpSendOptions{}, 0,
+              ipv4_pseudo_sum(kAddrA, kAddrB, kProtoTCP, kTcpHeader));
+    net.eb.input(kAddrA, seg, sizeof seg, net.now);
+  }
+  EXPECT_EQ(net.eb.stats().challenge_acks, before_burst + 1);
+  // The exact sequence number does reset it.
+  write_tcp(seg, net.ea.local_port(ca), 853, rcv_nxt, 0, kTcpRst, 0, TcpSendOptions{}, 0,
+            ipv4_pseudo_sum(kAddrA, kAddrB, kProtoTCP, kTcpHeader));
+  net.eb.input(kAddrA, seg, sizeof seg, net.now);
+  ASSERT_EQ(net.b.closed.count(cb), 1u);
+  EXPECT_EQ(net.b.closed[cb], TcpCloseReason::kReset);
+}
+
+TEST(Tcp, StraySegmentsGetResets) {
+  Net net;
+  net.b.record = true;
+  uint8_t seg[kTcpHeader];
+  write_tcp(seg, 40000, 853, 1000, 5000, kTcpAck, 100, TcpSendOptions{}, 0,
+            ipv4_pseudo_sum(kAddrA, kAddrB, kProtoTCP, kTcpHeader));
+  net.eb.input(kAddrA, seg, sizeof seg, net.now);
+  ASSERT_EQ(net.b.sent_segments.size(), 1u);
+  TcpSegment rst;
+  ASSERT_EQ(parse_tcp(net.b.sent_segments[0].data(), kTcpHeader, 0, &rst, false), Drop::kNone);
+  EXPECT_EQ(rst.flags, kTcpRst);
+  EXPECT_EQ(rst.seq, 5000u);  // SEQ = SEG.ACK
+  // A RST is never answered.
+  write_tcp(seg, 40000, 853, 1000, 0, kTcpRst, 0, TcpSendOptions{}, 0,
+            ipv4_pseudo_sum(kAddrA, kAddrB, kProtoTCP, kTcpHeader));
+  net.eb.input(kAddrA, seg, sizeof seg, net.now);
+  EXPECT_EQ(net.b.sent_segments.size(), 1u);
+  // A corrupted checksum is dropped with its reason.
+  seg[5] ^= 1;
+  EXPECT_EQ(net.eb.input(kAddrA, seg, sizeof seg, net.now), Drop::kTcpBadChecksum);
+}
+
+TEST(Tcp, AbortSendsResetAndPeerSeesIt) {
+  Net net;
+  net.eb.listen(853);
+  const TcpConn ca = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.b.accepted.empty(); }));
+  const TcpConn cb = net.b.accepted[0];
+  net.ea.abort(ca);
+  EXPECT_EQ(net.ea.connections(), 0u);
+  ASSERT_TRUE(net.run([&] { return net.b.closed.count(cb) > 0; }, 1'000'000));
+  EXPECT_EQ(net.b.closed[cb], TcpCloseReason::kReset);
+}
+
+}  // namespace
+}  // namespace dotgate::net
