@@ -44,7 +44,8 @@ def responses():
     q = make_query("www.example.com", "A", use_edns=0)
     r = dns.message.make_response(q)
     r.answer.append(dns.rrset.from_text("www.example.com.", 300, "IN", "CNAME", "web.example.com."))
-    r.answer.append(dns.rrset.from_text("web.example.com.", 60, "IN", "A", "192.0.2.1", "192.0.2.2"))
+    # One record per rrset: dnspython orders a set differently from run to run.
+    r.answer.append(dns.rrset.from_text("web.example.com.", 60, "IN", "A", "192.0.2.1"))
     r.additional.append(dns.rrset.from_text("ns.example.com.", 3600, "IN", "AAAA", "2001:db8::1"))
     out.append(r.to_wire())
     for rcode in (dns.rcode.NXDOMAIN, dns.rcode.NOERROR):
@@ -163,3 +164,27 @@ def frames_v6():
 
 
 write("net_frames", frames() + frames_v6())
+
+
+def tcp_segments():
+    """Inputs for fuzz_tcp: a control byte (peer, time step, steering, checksum), then a
+    TCP segment. Steered inputs get in-window seq/ack numbers from the harness."""
+    import struct
+
+    def seg(sport, dport, flags, payload=b"", options=b""):
+        off = (20 + len(options)) // 4
+        return struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, off << 4, flags, 65535, 0, 0) + options + payload
+
+    syn_opts = bytes([2, 4, 0x05, 0xb4, 1, 3, 3, 7, 1, 1, 8, 10]) + b"\0" * 8
+    out = [
+        bytes([0x04]) + seg(40000, 853, 0x02, options=syn_opts),            # SYN, checksum fixed
+        bytes([0x0c]) + seg(40000, 853, 0x10),                              # steered ACK
+        bytes([0x0c]) + seg(40000, 853, 0x18, b"\x00\x1dquery-bytes"),      # steered data
+        bytes([0x0c]) + seg(40000, 853, 0x11),                              # steered FIN
+        bytes([0x0c]) + seg(40000, 853, 0x04),                              # steered RST
+        bytes([0xf4]) + seg(853, 32768, 0x12, options=syn_opts),            # connect + SYN-ACK
+    ]
+    return out
+
+
+write("tcp", tcp_segments())
