@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Interop with the Linux kernel over a TAP device in a network namespace this test makes:
 # the kernel resolves our IPv4 address by ARP and our IPv6 address by neighbour discovery,
-# pings both, and dig asks DNS questions over UDP on both, answered from a real cache.
+# pings both, and dig asks DNS questions over UDP on both, answered from a real cache;
+# then the kernel's TCP talks to ours: DNS over TCP (single and pipelined queries) and
+# byte-exact echo of a bulk transfer, clean and through 5 % loss each way (nftables).
 # Needs root (exit 77, "skipped", otherwise). Cleans up even when a check fails.
 #
 #   tap_interop.sh PATH/TO/tap_responder
@@ -47,9 +49,10 @@ check() {  # description, command...
     failed=$((failed + 1))
   fi
 }
-dig_is() {  # server, name, type, expected output of +short
+dig_is() {  # server, name (may carry dig options), type, expected output of +short
   local got
-  got=$(in_ns dig +short +time=2 +tries=2 @"$1" "$2" "$3")
+  # shellcheck disable=SC2086
+  got=$(in_ns dig +short +time=2 +tries=2 @"$1" $2 "$3")
   echo "dig @$1 $2 $3 -> '$got'"
   [ "$got" = "$4" ]
 }
@@ -66,6 +69,49 @@ check "dig over UDP/IPv6 answered from the cache" dig_is 2001:db8::2 WWW.Example
 check "a name not cached is REFUSED" dig_status 192.0.2.2 REFUSED other.example A
 check "EDNS version 1 gets BADVERS" dig_status 192.0.2.2 BADVERS +edns=1 +noednsneg www.example.com A
 
+pipelined() {  # three queries written back to back on one TCP connection, three answers read
+  in_ns /usr/bin/python3 - <<'PY'
+import socket, struct, dns.message
+s = socket.create_connection(("192.0.2.2", 53), timeout=5)
+names = ["www.example.com", "other.example", "www.example.com"]
+wire = b"".join(struct.pack("!H", len(m)) + m for m in
+                (dns.message.make_query(n, "A").to_wire() for n in names))
+s.sendall(wire)
+buf = b""
+answers = []
+while len(answers) < 3:
+    chunk = s.recv(4096)
+    assert chunk, "connection closed early"
+    buf += chunk
+    while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+        n = struct.unpack("!H", buf[:2])[0]
+        answers.append(dns.message.from_wire(buf[2:2 + n]))
+        buf = buf[2 + n:]
+rcodes = [dns.rcode.to_text(a.rcode()) for a in answers]
+print(rcodes)
+assert rcodes == ["NOERROR", "REFUSED", "NOERROR"], rcodes
+assert answers[0].answer[0][0].address == "192.0.2.53"
+s.close()
+PY
+}
+echo_exact() {  # bytes: sends that many random bytes to the echo port, compares what returns
+  head -c "$1" /dev/urandom >"$work/sent"
+  in_ns timeout 60 socat -t 20 - TCP:192.0.2.2:7 <"$work/sent" >"$work/echoed"
+  cmp "$work/sent" "$work/echoed" && echo "$1 bytes echoed exactly"
+}
+check "dig over TCP answered from the cache" dig_is 192.0.2.2 "+tcp www.example.com" A 192.0.2.53
+check "pipelined DNS over TCP, answers in order" pipelined
+check "bulk echo over TCP (1 MB), byte-exact" echo_exact 1000000
+# 5 % loss in each direction on the kernel's side of the link.
+in_ns nft -f - <<'NFT'
+table inet impair {
+  chain out { type filter hook output priority 0; ip daddr 192.0.2.2 numgen random mod 100 < 5 drop; }
+  chain in { type filter hook input priority 0; ip saddr 192.0.2.2 numgen random mod 100 < 5 drop; }
+}
+NFT
+check "bulk echo over TCP through 5 % loss each way, byte-exact" echo_exact 300000
+check "DNS over TCP through loss" dig_is 192.0.2.2 "+tcp +tries=5 www.example.com" A 192.0.2.53
+
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 pid=
@@ -78,6 +124,9 @@ check "neighbour solicitations answered" test "$(counter nd_adverts)" -ge 1
 check "echo requests answered (v4)" test "$(counter echo4)" -ge 3
 check "echo requests answered (v6)" test "$(counter echo6)" -ge 3
 check "answers from the cache" test "$(counter dns_answers)" -ge 2
+check "TCP connections accepted by our engine" test "$(counter tcp_accepted)" -ge 4
+check "TCP answers sent by our engine" test "$(counter tcp_dns_answers)" -ge 4
+check "our engine retransmitted through the loss" test "$(counter tcp_retransmits)" -ge 1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

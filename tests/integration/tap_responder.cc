@@ -1,6 +1,7 @@
 // The dataplane's in-process stack against the Linux kernel, over a TAP device: answers
 // ARP, IPv6 neighbour discovery, ping and ping6, and DNS over UDP (IPv4 and IPv6) from a
-// real response cache, for a bounded time. Driven by tap_interop.sh, which puts the kernel
+// real response cache, DNS over TCP (RFC 7766 framing, pipelined) and a byte echo on
+// TCP port 7 on the project's own TCP engine, for a bounded time. Driven by tap_interop.sh, which puts the kernel
 // side in a network namespace and uses ping and dig as clients.
 //
 //   tap_responder IFACE SECONDS
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <exception>
 #include <random>
+#include <map>
 #include <string>
 
 #include "cache/cache.h"
@@ -26,6 +28,7 @@
 #include "net/icmpv6.h"
 #include "net/ipv4_host.h"
 #include "net/ipv6_host.h"
+#include "net/tcp.h"
 #include "tap_link.h"
 
 using namespace dotgate;
@@ -41,6 +44,8 @@ void on_signal(int) { g_stop = 1; }
 struct Counters {
   unsigned arp_replies = 0, nd_adverts = 0, echo4 = 0, echo6 = 0;
   unsigned dns_answers = 0, dns_refused = 0, dns_errors = 0, dropped = 0;
+  unsigned tcp_accepted = 0, tcp_closed = 0, tcp_dns_answers = 0;
+  uint64_t echo_bytes = 0;
 };
 
 // Stores "www.example.com A 192.0.2.53" in the cache, as an upstream answer would arrive.
@@ -93,6 +98,89 @@ size_t answer_dns(cache::Cache& cache, const uint8_t* msg, size_t len, uint8_t* 
   return dns::build_error_response(msg, q, dns::kRefused, out, cap);
 }
 
+// The TCP services: DNS over TCP on 53 (2-byte length prefix, any number of pipelined
+// queries per connection) and echo on 7. Segments go out as IPv4 frames to the MAC the
+// peer last used.
+class TcpServices : public TcpHandler {
+ public:
+  TcpServices(test::TapLink& tap, const Ipv4Host& host, NeighborTable& neighbors, cache::Cache& cache,
+              Counters& c)
+      : tap_(tap), host_(host), neighbors_(neighbors), cache_(cache), c_(c) {}
+  void attach(TcpEngine* engine) { engine_ = engine; }
+  void set_time(uint64_t now_us) { now_us_ = now_us; }
+  void saw(uint32_t ip, const MacAddr& mac) { last_mac_[ip] = mac; }
+
+  void send_segment(uint32_t remote, const uint8_t* seg, size_t len) override {
+    const MacAddr* mac = neighbors_.find(remote, now_us_ / 1000);
+    const MacAddr dst = mac ? *mac : last_mac_[remote];
+    const size_t l2 = write_ethernet(frame_, dst, host_.config().mac, host_.config().vlan_tci, kEtherIPv4);
+    std::memcpy(frame_ + l2 + kIpv4Header, seg, len);
+    write_ipv4(frame_ + l2, host_.config().address, remote, kProtoTCP, len, ip_id_++);
+    tap_.send(frame_, l2 + kIpv4Header + len);
+  }
+  void on_accept(TcpConn conn) override {
+    ++c_.tcp_accepted;
+    inbox_[conn].clear();
+    outbox_[conn].clear();
+  }
+  void on_readable(TcpConn conn) override {
+    uint8_t buf[4096];
+    std::string& in = inbox_[conn];
+    for (size_t n; (n = engine_->receive(conn, buf, sizeof buf, now_us_)) > 0;) in.append(reinterpret_cast<char*>(buf), n);
+    if (engine_->local_port(conn) == 7) {
+      c_.echo_bytes += in.size();
+      outbox_[conn] += in;
+      in.clear();
+    } else {
+      // DNS over TCP: answer every complete length-prefixed query, in order.
+      while (in.size() >= 2) {
+        const size_t len = (static_cast<uint8_t>(in[0]) << 8) | static_cast<uint8_t>(in[1]);
+        if (in.size() < 2 + len) break;
+        uint8_t answer[65535];
+        const size_t n = answer_dns(cache_, reinterpret_cast<const uint8_t*>(in.data()) + 2, len, answer,
+                                    sizeof answer, static_cast<uint32_t>(now_us_ / 1'000'000), c_);
+        in.erase(0, 2 + len);
+        if (n == 0) continue;
+        ++c_.tcp_dns_answers;
+        outbox_[conn].push_back(static_cast<char>(n >> 8));
+        outbox_[conn].push_back(static_cast<char>(n));
+        outbox_[conn].append(reinterpret_cast<char*>(answer), n);
+      }
+    }
+    flush(conn);
+    if (engine_->peer_closed(conn) && outbox_[conn].empty()) engine_->close(conn, now_us_);
+  }
+  void on_writable(TcpConn conn) override {
+    flush(conn);
+    if (engine_->peer_closed(conn) && outbox_[conn].empty()) engine_->close(conn, now_us_);
+  }
+  void on_closed(TcpConn conn, TcpCloseReason) override {
+    ++c_.tcp_closed;
+    inbox_.erase(conn);
+    outbox_.erase(conn);
+  }
+
+ private:
+  void flush(TcpConn conn) {
+    std::string& out = outbox_[conn];
+    if (out.empty()) return;
+    const size_t n = engine_->send(conn, reinterpret_cast<const uint8_t*>(out.data()), out.size(), now_us_);
+    out.erase(0, n);
+  }
+
+  test::TapLink& tap_;
+  const Ipv4Host& host_;
+  NeighborTable& neighbors_;
+  cache::Cache& cache_;
+  Counters& c_;
+  TcpEngine* engine_ = nullptr;
+  uint64_t now_us_ = 0;
+  uint16_t ip_id_ = 1;
+  std::map<uint32_t, MacAddr> last_mac_;
+  std::map<TcpConn, std::string> inbox_, outbox_;
+  uint8_t frame_[65536 + 64];
+};
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -129,16 +217,26 @@ int main(int argc, char** argv) try {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
   };
   preload(cache, 0);
+  Counters c;
+  TcpServices services(tap, host4, neighbors4, cache, c);
+  TcpConfig tc;
+  tc.local_address = c4.address;
+  tc.max_connections = 64;
+  TcpEngine tcp(tc, services, 0);
+  services.attach(&tcp);
+  tcp.listen(53);
+  tcp.listen(7);
   std::printf("ready\n");
   std::fflush(stdout);
 
-  Counters c;
   static uint8_t frame[4096];
   static uint8_t tx[4096];
   while (!g_stop && elapsed_ms() < static_cast<uint64_t>(seconds) * 1000) {
-    const size_t n = tap.receive(frame, sizeof frame, 100);
-    if (n == 0) continue;
+    const size_t n = tap.receive(frame, sizeof frame, 5);
     const uint64_t now_ms = elapsed_ms();
+    services.set_time(now_ms * 1000);
+    tcp.advance(now_ms * 1000);
+    if (n == 0) continue;
     const uint32_t now_s = static_cast<uint32_t>(now_ms / 1000);
     EthFrame eth;
     if (parse_ethernet(frame, n, &eth) != Drop::kNone) {
@@ -171,6 +269,9 @@ int main(int argc, char** argv) try {
           tap.send(tx, host4.build_udp(tx, eth.src, r.src_ip, r.dst_port, r.src_port, len,
                                        static_cast<uint16_t>(c.dns_answers + c.dns_refused)));
         }
+      } else if (r.kind == RxKind::kTcp) {
+        services.saw(r.src_ip, eth.src);
+        tcp.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_ms * 1000);
       } else if (r.kind == RxKind::kDropped) {
         ++c.dropped;
       }
@@ -178,9 +279,13 @@ int main(int argc, char** argv) try {
     actions4.clear();
     actions6.clear();
   }
+  const TcpStats& ts = tcp.stats();
   std::printf("counters: arp_replies=%u nd_adverts=%u echo4=%u echo6=%u dns_answers=%u dns_refused=%u "
-              "dns_errors=%u dropped=%u\n",
-              c.arp_replies, c.nd_adverts, c.echo4, c.echo6, c.dns_answers, c.dns_refused, c.dns_errors, c.dropped);
+              "dns_errors=%u dropped=%u tcp_accepted=%u tcp_closed=%u tcp_dns_answers=%u echo_bytes=%llu "
+              "tcp_retransmits=%llu tcp_segments_in=%llu\n",
+              c.arp_replies, c.nd_adverts, c.echo4, c.echo6, c.dns_answers, c.dns_refused, c.dns_errors, c.dropped,
+              c.tcp_accepted, c.tcp_closed, c.tcp_dns_answers, static_cast<unsigned long long>(c.echo_bytes),
+              static_cast<unsigned long long>(ts.retransmits), static_cast<unsigned long long>(ts.segments_in));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "tap_responder: %s\n", e.what());
