@@ -668,13 +668,14 @@ size_t TcpEngine::receive(TcpConn c, uint8_t* out, size_t cap, uint64_t now_us) 
   if (!t.in_use) return 0;
   const size_t n = t.rcvbuf.peek(0, out, cap);
   t.rcvbuf.consume(n);
-  // Window update when the window we can offer grew by a segment past what we advertised
-  // (receiver-side silly window avoidance, RFC 9293 3.8.6.2.2).
+  // A window update is owed only when the window the peer knows has shrunk below half the
+  // buffer and reading grew it by a segment (receiver-side silly window avoidance, RFC 9293
+  // 3.8.6.2.2); a reader keeping up leaves the normal ACKs to carry the window.
   if (n && t.synchronized() && t.state != TcpState::kTimeWait) {
     const uint32_t right = t.rcv_nxt + static_cast<uint32_t>(t.rcvbuf.space());
-    if (seq_ge(right, t.rcv_adv + std::min<uint32_t>(t.smss, static_cast<uint32_t>(t.rcvbuf.capacity() / 2)))) {
-      send_ack_now(t, now_us);
-    }
+    const uint32_t known = t.rcv_adv - t.rcv_nxt;
+    const uint32_t half = static_cast<uint32_t>(t.rcvbuf.capacity() / 2);
+    if (known < half && seq_ge(right, t.rcv_adv + std::min<uint32_t>(t.smss, half))) send_ack_now(t, now_us);
   }
   return n;
 }
@@ -716,6 +717,12 @@ void TcpEngine::abort(TcpConn c) {
     emit(t.remote, kTcpHeader);
   }
   release(t, TcpCloseReason::kAborted, false);
+}
+
+size_t TcpEngine::connection_state_bytes() noexcept {
+  // The TCB, two lookup-table slots (the table is sized at twice the connections), one
+  // free-list entry, and three timer-wheel nodes.
+  return sizeof(Tcb) + 2 * sizeof(uint32_t) + sizeof(uint32_t) + kTimersPerConn * 32;
 }
 
 TcpState TcpEngine::state(TcpConn c) const { return tcbs_[c].in_use ? tcbs_[c].state : TcpState::kClosed; }

@@ -119,6 +119,9 @@ class TcpEngine {
   uint16_t remote_port(TcpConn c) const;
   size_t unsent_bytes(TcpConn c) const;  // queued, not yet acknowledged
   size_t connections() const noexcept { return open_; }
+  // Bytes of state per connection, buffers excluded (the TCB and its share of the lookup
+  // table and timer wheel).
+  static size_t connection_state_bytes() noexcept;
   const TcpStats& stats() const noexcept { return stats_; }
 
  private:
