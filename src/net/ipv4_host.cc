@@ -23,13 +23,6 @@ bool Ipv4Host::on_link(uint32_t ip) const noexcept {
 
 uint32_t Ipv4Host::next_hop(uint32_t dst) const noexcept { return on_link(dst) ? dst : config_.gateway; }
 
-bool Ipv4Host::listens_udp(uint16_t port) const noexcept {
-  for (uint16_t p : config_.udp_ports) {
-    if (p != 0 && p == port) return true;
-  }
-  return false;
-}
-
 RxResult Ipv4Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, NeighborTable& neighbors,
                            NeighborActions& actions) noexcept {
   EthFrame eth;
@@ -57,7 +50,7 @@ RxResult Ipv4Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, Neighbor
       UdpDatagram u;
       d = parse_udp_v4(l4, l4_len, ip.src, ip.dst, &u, config_.verify_checksums);
       if (d != Drop::kNone) return dropped(d);
-      if (!listens_udp(u.dst_port)) return dropped(Drop::kUdpNoListener);
+      if (!config_.udp_ports.contains(u.dst_port)) return dropped(Drop::kUdpNoListener);
       r.kind = RxKind::kUdp;
       r.src_port = u.src_port;
       r.dst_port = u.dst_port;

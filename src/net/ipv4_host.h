@@ -25,7 +25,7 @@ struct Ipv4HostConfig {
   uint32_t gateway = 0;     // default route; 0 = none (on-link destinations only)
   uint16_t vlan_tci = kNoVlan;
   bool verify_checksums = true;  // false when the NIC verified them (rx offload)
-  uint16_t udp_ports[4] = {53, 0, 0, 0};  // ports with a listener; 0 = unused
+  UdpPorts udp_ports;  // ports with a listener
 };
 
 enum class RxKind : uint8_t {
@@ -80,7 +80,6 @@ class Ipv4Host {
  private:
   RxResult receive_arp(uint8_t* frame, const EthFrame& eth, size_t len, uint64_t now_ms, NeighborTable& neighbors,
                        NeighborActions& actions) noexcept;
-  bool listens_udp(uint16_t port) const noexcept;
 
   Ipv4HostConfig config_;
 };

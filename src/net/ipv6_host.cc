@@ -31,13 +31,6 @@ bool Ipv6Host::accepts_dst(const Ipv6Addr& dst) const noexcept {
          dst == Ipv6Addr::all_nodes();
 }
 
-bool Ipv6Host::listens_udp(uint16_t port) const noexcept {
-  for (uint16_t p : config_.udp_ports) {
-    if (p != 0 && p == port) return true;
-  }
-  return false;
-}
-
 Rx6Result Ipv6Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, NeighborTable6& neighbors,
                             NeighborActions6& actions) noexcept {
   EthFrame eth;
@@ -66,7 +59,7 @@ Rx6Result Ipv6Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, Neighbo
       UdpDatagram u;
       d = parse_udp_v6(l4, ip.l4_len, ip.src, ip.dst, &u, config_.verify_checksums);
       if (d != Drop::kNone) return dropped(d);
-      if (!listens_udp(u.dst_port)) return dropped(Drop::kUdpNoListener);
+      if (!config_.udp_ports.contains(u.dst_port)) return dropped(Drop::kUdpNoListener);
       r.kind = RxKind::kUdp;
       r.src_port = u.src_port;
       r.dst_port = u.dst_port;

@@ -11,6 +11,7 @@
 #include "net/ipv4_host.h"
 #include "net/ipv6.h"
 #include "net/neighbors.h"
+#include "net/udp.h"
 
 namespace dotgate::net {
 
@@ -22,7 +23,7 @@ struct Ipv6HostConfig {
   Ipv6Addr gateway;          // default router, usually link-local; unset = none
   uint16_t vlan_tci = kNoVlan;
   bool verify_checksums = true;
-  uint16_t udp_ports[4] = {53, 0, 0, 0};
+  UdpPorts udp_ports;  // ports with a listener
 };
 
 struct Rx6Result {
@@ -65,7 +66,6 @@ class Ipv6Host {
 
  private:
   bool accepts_dst(const Ipv6Addr& dst) const noexcept;
-  bool listens_udp(uint16_t port) const noexcept;
 
   Ipv6HostConfig config_;
 };

@@ -15,6 +15,17 @@ namespace dotgate::net {
 
 inline constexpr size_t kUdpHeader = 8;
 
+// The UDP ports an interface serves (up to four; 0 is unused).
+struct UdpPorts {
+  uint16_t ports[4] = {53, 0, 0, 0};
+  bool contains(uint16_t port) const noexcept {
+    for (uint16_t p : ports) {
+      if (p != 0 && p == port) return true;
+    }
+    return false;
+  }
+};
+
 struct UdpDatagram {
   uint16_t src_port = 0;
   uint16_t dst_port = 0;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dns_test_util.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -18,33 +20,11 @@
 #include "dns/wire.h"
 
 namespace dotgate::dns {
-static void PrintTo(ParseError e, std::ostream* os) { *os << to_string(e); }
-}  // namespace dotgate::dns
-
-namespace dotgate::dns {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace testutil;  // Bytes, wire_name, pointer
 
-// "www.example.com" -> 03 'www' 07 'example' 03 'com' 00. No escapes; "." is the root.
-Bytes wire_name(std::string_view text) {
-  Bytes out;
-  if (text == ".") text = "";
-  while (!text.empty()) {
-    const size_t dot = text.find('.');
-    const std::string_view label = text.substr(0, dot);
-    out.push_back(static_cast<uint8_t>(label.size()));
-    out.insert(out.end(), label.begin(), label.end());
-    if (dot == std::string_view::npos) break;
-    text.remove_prefix(dot + 1);
-  }
-  out.push_back(0);
-  return out;
-}
 
-Bytes pointer(size_t target) {
-  return {static_cast<uint8_t>(0xc0 | (target >> 8)), static_cast<uint8_t>(target & 0xff)};
-}
 
 // Appends a resource record to a message in `buf` at `len`, bumping the given count.
 size_t add_rr(uint8_t* buf, size_t len, size_t count_off, const Bytes& owner, uint16_t type,

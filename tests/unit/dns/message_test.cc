@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dns_test_util.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
@@ -13,55 +15,14 @@
 #include "dns/wire.h"
 
 namespace dotgate::dns {
-static void PrintTo(ParseError e, std::ostream* os) { *os << to_string(e); }
-}  // namespace dotgate::dns
-
-namespace dotgate::dns {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace testutil;  // Bytes, wire_name, pointer, cat, be32, option
 
-// "www.example.com" -> 03 'www' 07 'example' 03 'com' 00. No escapes; "." is the root.
-Bytes wire_name(std::string_view text) {
-  Bytes out;
-  if (text == ".") text = "";
-  while (!text.empty()) {
-    const size_t dot = text.find('.');
-    const std::string_view label = text.substr(0, dot);
-    out.push_back(static_cast<uint8_t>(label.size()));
-    out.insert(out.end(), label.begin(), label.end());
-    if (dot == std::string_view::npos) break;
-    text.remove_prefix(dot + 1);
-  }
-  out.push_back(0);
-  return out;
-}
 
-Bytes pointer(size_t target) {
-  return {static_cast<uint8_t>(0xc0 | (target >> 8)), static_cast<uint8_t>(target & 0xff)};
-}
 
-Bytes cat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
 
-Bytes be32(uint32_t v) {
-  return {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-}
 
-Bytes option(uint16_t code, const Bytes& data) {
-  Bytes o;
-  o.reserve(4 + data.size());
-  o.push_back(static_cast<uint8_t>(code >> 8));
-  o.push_back(static_cast<uint8_t>(code));
-  o.push_back(static_cast<uint8_t>(data.size() >> 8));
-  o.push_back(static_cast<uint8_t>(data.size()));
-  for (uint8_t c : data) o.push_back(c);
-  return o;
-}
 
 struct Msg {
   Bytes b;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dns_test_util.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -13,35 +15,11 @@
 #include <vector>
 
 namespace dotgate::dns {
-static void PrintTo(ParseError e, std::ostream* os) { *os << to_string(e); }
-}  // namespace dotgate::dns
-
-namespace dotgate::dns {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace testutil;  // Bytes, wire_name, pointer
 
-// "www.example.com" -> 03 'www' 07 'example' 03 'com' 00. No escapes; "." is the root.
-// Deliberately independent of name_from_text so it can be used to test it.
-Bytes wire_name(std::string_view text) {
-  Bytes out;
-  if (text == ".") text = "";
-  if (!text.empty() && text.back() == '.') text.remove_suffix(1);
-  while (!text.empty()) {
-    const size_t dot = text.find('.');
-    const std::string_view label = text.substr(0, dot);
-    out.push_back(static_cast<uint8_t>(label.size()));
-    out.insert(out.end(), label.begin(), label.end());
-    if (dot == std::string_view::npos) break;
-    text.remove_prefix(dot + 1);
-  }
-  out.push_back(0);
-  return out;
-}
 
-Bytes pointer(size_t target) {
-  return {static_cast<uint8_t>(0xc0 | (target >> 8)), static_cast<uint8_t>(target & 0xff)};
-}
 
 void append(Bytes& to, const Bytes& what) { to.insert(to.end(), what.begin(), what.end()); }
 

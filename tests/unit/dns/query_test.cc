@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dns_test_util.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,33 +22,11 @@
 #include "dns/wire.h"
 
 namespace dotgate::dns {
-static void PrintTo(ParseError e, std::ostream* os) { *os << to_string(e); }
-}  // namespace dotgate::dns
-
-namespace dotgate::dns {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace testutil;  // Bytes, wire_name, pointer, option, cat
 
-// "www.example.com" -> 03 'www' 07 'example' 03 'com' 00. No escapes; "." is the root.
-Bytes wire_name(std::string_view text) {
-  Bytes out;
-  if (text == ".") text = "";
-  while (!text.empty()) {
-    const size_t dot = text.find('.');
-    const std::string_view label = text.substr(0, dot);
-    out.push_back(static_cast<uint8_t>(label.size()));
-    out.insert(out.end(), label.begin(), label.end());
-    if (dot == std::string_view::npos) break;
-    text.remove_prefix(dot + 1);
-  }
-  out.push_back(0);
-  return out;
-}
 
-Bytes pointer(size_t target) {
-  return {static_cast<uint8_t>(0xc0 | (target >> 8)), static_cast<uint8_t>(target & 0xff)};
-}
 
 // Builds wire messages byte by byte.
 struct Msg {
@@ -83,17 +63,7 @@ struct Msg {
   size_t size() const { return b.size(); }
 };
 
-Bytes option(uint16_t code, const Bytes& data) {
-  Msg m;
-  m.u16(code).u16(static_cast<uint16_t>(data.size())).raw(data);
-  return m.b;
-}
 
-Bytes cat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
 
 constexpr uint32_t kVersion1 = 0x00010000;
 
