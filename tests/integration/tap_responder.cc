@@ -4,7 +4,11 @@
 // TCP port 7 on the project's own TCP engine, for a bounded time. Driven by tap_interop.sh, which puts the kernel
 // side in a network namespace and uses ping and dig as clients.
 //
-//   tap_responder IFACE SECONDS
+//   tap_responder IFACE SECONDS [DELAY_MS REORDER_PERCENT]
+//
+// With DELAY_MS, every frame we send passes the project's impairment stage first: delayed
+// by DELAY_MS (plus up to 10 % jitter), and REORDER_PERCENT of them held 20 ms longer, so
+// they overtake each other (this kernel has no netem).
 //
 // Our addresses: 192.0.2.2/24 and 2001:db8::2/64 at MAC 02:00:00:00:00:02. The cache holds
 // one answer, www.example.com A 192.0.2.53 (TTL 300); other names get REFUSED. On exit it
@@ -17,6 +21,7 @@
 #include <exception>
 #include <random>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "cache/cache.h"
@@ -28,6 +33,7 @@
 #include "net/icmpv6.h"
 #include "net/ipv4_host.h"
 #include "net/ipv6_host.h"
+#include "net/impairment.h"
 #include "net/tcp.h"
 #include "tap_link.h"
 
@@ -98,12 +104,36 @@ size_t answer_dns(cache::Cache& cache, const uint8_t* msg, size_t len, uint8_t* 
   return dns::build_error_response(msg, q, dns::kRefused, out, cap);
 }
 
+// Frames we send: straight to the TAP device, or through the impairment stage.
+class Tx {
+ public:
+  Tx(test::TapLink& tap, const ImpairmentConfig* impair) : tap_(tap) {
+    if (impair != nullptr) impairment_ = std::make_unique<Impairment>(*impair);
+  }
+  void set_time(uint64_t now_us) { now_us_ = now_us; }
+  void send(const uint8_t* frame, size_t len) {
+    if (impairment_) {
+      impairment_->offer(frame, len, now_us_);
+    } else {
+      tap_.send(frame, len);
+    }
+  }
+  void pump() {
+    if (impairment_) impairment_->release(now_us_, [&](const uint8_t* f, size_t n) { tap_.send(f, n); });
+  }
+
+ private:
+  test::TapLink& tap_;
+  std::unique_ptr<Impairment> impairment_;
+  uint64_t now_us_ = 0;
+};
+
 // The TCP services: DNS over TCP on 53 (2-byte length prefix, any number of pipelined
 // queries per connection) and echo on 7. Segments go out as IPv4 frames to the MAC the
 // peer last used.
 class TcpServices : public TcpHandler {
  public:
-  TcpServices(test::TapLink& tap, const Ipv4Host& host, NeighborTable& neighbors, cache::Cache& cache,
+  TcpServices(Tx& tap, const Ipv4Host& host, NeighborTable& neighbors, cache::Cache& cache,
               Counters& c)
       : tap_(tap), host_(host), neighbors_(neighbors), cache_(cache), c_(c) {}
   void attach(TcpEngine* engine) { engine_ = engine; }
@@ -168,7 +198,7 @@ class TcpServices : public TcpHandler {
     out.erase(0, n);
   }
 
-  test::TapLink& tap_;
+  Tx& tap_;
   const Ipv4Host& host_;
   NeighborTable& neighbors_;
   cache::Cache& cache_;
@@ -184,14 +214,23 @@ class TcpServices : public TcpHandler {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s IFACE SECONDS\n", argv[0]);
+  if (argc != 3 && argc != 5) {
+    std::fprintf(stderr, "usage: %s IFACE SECONDS [DELAY_MS REORDER_PERCENT]\n", argv[0]);
     return 2;
   }
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
-  test::TapLink tap(argv[1]);
+  test::TapLink link(argv[1]);
   const int seconds = std::atoi(argv[2]);
+  ImpairmentConfig impair;
+  if (argc == 5) {
+    impair.delay_us = static_cast<uint32_t>(std::atoi(argv[3])) * 1000;
+    impair.jitter_us = impair.delay_us / 10;
+    impair.reorder_ppm = static_cast<uint32_t>(std::atoi(argv[4])) * 10'000;
+    impair.reorder_us = 20'000;
+    impair.capacity = 20'000;
+  }
+  Tx tap(link, argc == 5 ? &impair : nullptr);
 
   Ipv4HostConfig c4;
   c4.mac = kOurMac;
@@ -232,9 +271,11 @@ int main(int argc, char** argv) try {
   static uint8_t frame[4096];
   static uint8_t tx[4096];
   while (!g_stop && elapsed_ms() < static_cast<uint64_t>(seconds) * 1000) {
-    const size_t n = tap.receive(frame, sizeof frame, 5);
+    const size_t n = link.receive(frame, sizeof frame, 2);
     const uint64_t now_ms = elapsed_ms();
     services.set_time(now_ms * 1000);
+    tap.set_time(now_ms * 1000);
+    tap.pump();
     tcp.advance(now_ms * 1000);
     if (n == 0) continue;
     const uint32_t now_s = static_cast<uint32_t>(now_ms / 1000);
