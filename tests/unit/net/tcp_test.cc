@@ -185,6 +185,52 @@ TEST(Tcp, ManyConnectionsOverALossyReorderingLinkDeliverEveryByteOnceInOrder) {
   for (const auto& [c, why] : net.b.closed) EXPECT_EQ(why, TcpCloseReason::kNormal) << c;
 }
 
+// Churn at scale: a thousand short connections through the same lossy link, each opened,
+// used for a request and an answer, and closed from the client side.
+TEST(Tcp, AThousandShortConnectionsThroughLoss) {
+  ImpairmentConfig impair;
+  impair.loss_ppm = 30'000;
+  impair.reorder_ppm = 20'000;
+  impair.reorder_us = 2000;
+  impair.delay_us = 1000;
+  impair.capacity = 200'000;
+  TcpConfig ca = Net::config(kAddrA), cb = Net::config(kAddrB);
+  ca.max_connections = cb.max_connections = 1100;
+  ca.send_buffer = ca.receive_buffer = cb.send_buffer = cb.receive_buffer = 4096;
+  Net net(impair, ca, cb);
+  net.eb.listen(53);
+  constexpr int kConns = 1000;
+  std::vector<TcpConn> cs;
+  for (int i = 0; i < kConns; ++i) cs.push_back(net.ea.connect(kAddrB, 53, net.now));
+  ASSERT_TRUE(net.run([&] { return net.a.connected.size() == kConns; }));
+  const Bytes request = random_bytes(300, 9), answer = random_bytes(900, 10);
+  for (TcpConn c : cs) ASSERT_EQ(net.ea.send(c, request.data(), request.size(), net.now), request.size());
+  std::map<TcpConn, bool> answered;
+  ASSERT_TRUE(net.run([&] {
+    for (TcpConn s : net.b.accepted) {
+      if (!answered[s] && net.b.received[s].size() == request.size()) {
+        EXPECT_EQ(net.b.received[s], request);
+        net.eb.send(s, answer.data(), answer.size(), net.now);
+        answered[s] = true;
+      }
+    }
+    for (TcpConn c : cs) {
+      if (net.a.received[c].size() != answer.size()) return false;
+    }
+    return true;
+  }));
+  for (TcpConn c : cs) EXPECT_EQ(net.a.received[c], answer);
+  for (TcpConn c : cs) net.ea.close(c, net.now);
+  ASSERT_TRUE(net.run([&] {
+    for (TcpConn s : net.b.accepted) {
+      if (net.eb.peer_closed(s) && net.eb.state(s) == TcpState::kCloseWait) net.eb.close(s, net.now);
+    }
+    return net.ea.connections() == 0 && net.eb.connections() == 0;
+  }));
+  EXPECT_EQ(net.ea.stats().opened, static_cast<uint64_t>(kConns));
+  EXPECT_GT(net.ea.stats().retransmits + net.eb.stats().retransmits, 0u);
+}
+
 TEST(Tcp, ConnectToClosedPortIsRefused) {
   Net net;
   const TcpConn c = net.ea.connect(kAddrB, 853, net.now);
