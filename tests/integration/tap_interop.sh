@@ -3,7 +3,8 @@
 # the kernel resolves our IPv4 address by ARP and our IPv6 address by neighbour discovery,
 # pings both, and dig asks DNS questions over UDP on both, answered from a real cache;
 # then the kernel's TCP talks to ours: DNS over TCP (single and pipelined queries) and
-# byte-exact echo of a bulk transfer, clean and through 5 % loss each way (nftables).
+# byte-exact echo of a bulk transfer, clean and through 5 % loss each way (nftables),
+# and an active open from our engine to a kernel echo server.
 # Needs root (exit 77, "skipped", otherwise). Cleans up even when a check fails.
 #
 #   tap_interop.sh PATH/TO/tap_responder
@@ -114,6 +115,14 @@ echo_exact() {  # bytes: sends that many random bytes to the echo port, compares
 check "dig over TCP answered from the cache" dig_is 192.0.2.2 "+tcp www.example.com" A 192.0.2.53
 check "pipelined DNS over TCP, answers in order" pipelined
 check "bulk echo over TCP (1 MB), byte-exact" echo_exact 1000000
+active_open() {  # our engine connects to a kernel echo server and checks what comes back
+  ip netns exec "$ns" timeout 30 socat TCP-LISTEN:9000,reuseaddr EXEC:cat &
+  local spid=$!
+  sleep 0.3
+  in_ns dig +short +time=2 +tries=1 @192.0.2.2 connect.dotgate.test A >/dev/null
+  wait "$spid"
+}
+check "active open: our engine connects to the kernel, 200 kB echoed" active_open
 # 5 % loss in each direction on the kernel's side of the link.
 in_ns nft -f - <<'NFT'
 table inet impair {
@@ -133,6 +142,7 @@ check "echo requests answered (v6)" test "$(counter echo6)" -ge 3
 check "answers from the cache" test "$(counter dns_answers)" -ge 2
 check "TCP connections accepted by our engine" test "$(counter tcp_accepted)" -ge 4
 check "TCP answers sent by our engine" test "$(counter tcp_dns_answers)" -ge 4
+check "the active connection got every byte back" test "$(counter active_echo_ok)" -eq 1
 check "our engine retransmitted through the loss" test "$(counter tcp_retransmits)" -ge 1
 
 # Again over a long, reordering path: our frames are delayed 100 ms (jittered) by the

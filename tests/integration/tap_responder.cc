@@ -6,6 +6,10 @@
 //
 //   tap_responder IFACE SECONDS [DELAY_MS REORDER_PERCENT]
 //
+// Active opens: a UDP query for "connect.dotgate.test" makes the stack open a TCP
+// connection to the asker's port 9000, send 200000 seeded random bytes, half-close, and
+// check that an echo server there returns them all (counter active_echo_ok).
+//
 // With DELAY_MS, every frame we send passes the project's impairment stage first: delayed
 // by DELAY_MS (plus up to 10 % jitter), and REORDER_PERCENT of them held 20 ms longer, so
 // they overtake each other (this kernel has no netem).
@@ -52,6 +56,7 @@ struct Counters {
   unsigned dns_answers = 0, dns_refused = 0, dns_errors = 0, dropped = 0;
   unsigned tcp_accepted = 0, tcp_closed = 0, tcp_dns_answers = 0;
   uint64_t echo_bytes = 0;
+  unsigned active_echo_ok = 0;
 };
 
 // Stores "www.example.com A 192.0.2.53" in the cache, as an upstream answer would arrive.
@@ -148,6 +153,20 @@ class TcpServices : public TcpHandler {
     write_ipv4(frame_ + l2, host_.config().address, remote, kProtoTCP, len, ip_id_++);
     tap_.send(frame_, l2 + kIpv4Header + len);
   }
+  // Opens the active test connection (see the file comment).
+  void start_active(uint32_t remote) {
+    std::mt19937 rng(2024);
+    active_data_.resize(200'000);
+    for (auto& b : active_data_) b = static_cast<char>(rng());
+    active_done_ = false;
+    active_ = engine_->connect(remote, 9000, now_us_);
+  }
+  void on_connected(TcpConn conn) override {
+    if (conn != active_) return;
+    outbox_[conn] = active_data_;
+    active_received_.clear();
+    flush(conn);
+  }
   void on_accept(TcpConn conn) override {
     ++c_.tcp_accepted;
     inbox_[conn].clear();
@@ -157,6 +176,16 @@ class TcpServices : public TcpHandler {
     uint8_t buf[4096];
     std::string& in = inbox_[conn];
     for (size_t n; (n = engine_->receive(conn, buf, sizeof buf, now_us_)) > 0;) in.append(reinterpret_cast<char*>(buf), n);
+    if (conn == active_) {
+      active_received_ += in;
+      in.clear();
+      if (!active_done_ && active_received_ == active_data_) {
+        active_done_ = true;
+        ++c_.active_echo_ok;
+      }
+      if (engine_->peer_closed(conn)) engine_->close(conn, now_us_);
+      return;
+    }
     if (engine_->local_port(conn) == 7) {
       c_.echo_bytes += in.size();
       outbox_[conn] += in;
@@ -182,10 +211,12 @@ class TcpServices : public TcpHandler {
   }
   void on_writable(TcpConn conn) override {
     flush(conn);
+    if (conn == active_ && outbox_[conn].empty()) engine_->close(conn, now_us_);  // half-close: done sending
     if (engine_->peer_closed(conn) && outbox_[conn].empty()) engine_->close(conn, now_us_);
   }
   void on_closed(TcpConn conn, TcpCloseReason) override {
     ++c_.tcp_closed;
+    if (conn == active_) active_ = kNoConn;
     inbox_.erase(conn);
     outbox_.erase(conn);
   }
@@ -208,6 +239,9 @@ class TcpServices : public TcpHandler {
   uint16_t ip_id_ = 1;
   std::map<uint32_t, MacAddr> last_mac_;
   std::map<TcpConn, std::string> inbox_, outbox_;
+  TcpConn active_ = kNoConn;
+  bool active_done_ = false;
+  std::string active_data_, active_received_;
   uint8_t frame_[65536 + 64];
 };
 
@@ -303,6 +337,12 @@ int main(int argc, char** argv) try {
         tap.send(frame, r.reply_len);
         ++(eth.ethertype == kEtherARP ? c.arp_replies : c.echo4);
       } else if (r.kind == RxKind::kUdp) {
+        static const uint8_t kTrigger[] = "\7connect\7dotgate\4test";
+        if (r.payload_len > 12 + sizeof kTrigger &&
+            dns::name_equal_ci(frame + r.payload_offset + 12, sizeof kTrigger, kTrigger, sizeof kTrigger)) {
+          services.saw(r.src_ip, eth.src);
+          services.start_active(r.src_ip);
+        }
         uint8_t* payload = tx + host4.udp_payload_offset();
         const size_t len = answer_dns(cache, frame + r.payload_offset, r.payload_len, payload,
                                       sizeof tx - host4.udp_payload_offset(), now_s, c);
@@ -323,10 +363,11 @@ int main(int argc, char** argv) try {
   const TcpStats& ts = tcp.stats();
   std::printf("counters: arp_replies=%u nd_adverts=%u echo4=%u echo6=%u dns_answers=%u dns_refused=%u "
               "dns_errors=%u dropped=%u tcp_accepted=%u tcp_closed=%u tcp_dns_answers=%u echo_bytes=%llu "
-              "tcp_retransmits=%llu tcp_segments_in=%llu\n",
+              "tcp_retransmits=%llu tcp_segments_in=%llu active_echo_ok=%u\n",
               c.arp_replies, c.nd_adverts, c.echo4, c.echo6, c.dns_answers, c.dns_refused, c.dns_errors, c.dropped,
               c.tcp_accepted, c.tcp_closed, c.tcp_dns_answers, static_cast<unsigned long long>(c.echo_bytes),
-              static_cast<unsigned long long>(ts.retransmits), static_cast<unsigned long long>(ts.segments_in));
+              static_cast<unsigned long long>(ts.retransmits), static_cast<unsigned long long>(ts.segments_in),
+              c.active_echo_ok);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "tap_responder: %s\n", e.what());
