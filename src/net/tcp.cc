@@ -5,6 +5,7 @@
 #include <new>
 
 #include "net/ipv4.h"
+#include "util/byte_order.h"
 #include "net/tcp_seq.h"
 #include "util/hash.h"
 
@@ -55,6 +56,8 @@ struct TcpEngine::Tcb {
   ByteRing sndbuf;
   ByteRing rcvbuf;
 
+  // Payload per segment: the MSS counts no options, so ours come off it (RFC 6691).
+  uint32_t max_payload() const noexcept { return smss - (ts_ok ? 12u : 0u); }
   bool synchronized() const noexcept { return state != TcpState::kSynSent && state != TcpState::kSynReceived; }
   uint32_t data_end() const noexcept { return snd_una + static_cast<uint32_t>(sndbuf.size()); }
 };
@@ -271,7 +274,7 @@ void TcpEngine::output(Tcb& t, uint64_t now_us) {
         if (!timers_.armed(t.index * kTimersPerConn + kTimerRetransmit)) arm_retransmit(t, now_us);
         return;
       }
-      const uint32_t len = std::min({data_end - t.snd_nxt, usable, uint32_t{t.smss}});
+      const uint32_t len = std::min({data_end - t.snd_nxt, usable, t.max_payload()});
       const bool fin = t.fin_pending && t.snd_nxt + len == data_end;
       if (!t.rtt_timing && !t.ts_ok && t.snd_nxt == t.snd_max) {
         t.rtt_timing = true;
@@ -340,6 +343,40 @@ void TcpEngine::on_retransmit_timer(Tcb& t, uint64_t now_us) {
   if (t.fin_sent && seq_le(t.snd_nxt, t.fin_seq)) t.fin_sent = false;
   arm_retransmit(t, now_us);
   output(t, now_us);
+}
+
+void TcpEngine::icmp_unreachable(const uint8_t* icmp, size_t len, uint64_t now_us) {
+  // ICMP header (8), quoted IPv4 header (20+), quoted TCP ports and sequence number (8).
+  if (len < 8 + kIpv4Header + 8 || icmp[0] != 3) {
+    ++stats_.icmp_ignored;
+    return;
+  }
+  const uint8_t* ip = icmp + 8;
+  const size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ihl < kIpv4Header || 8 + ihl + 8 > len || ip[9] != kProtoTCP ||
+      util::load_be32(ip + 12) != config_.local_address) {
+    ++stats_.icmp_ignored;
+    return;
+  }
+  const uint8_t* tcp = ip + ihl;
+  Tcb* t = find(util::load_be32(ip + 16), util::load_be16(tcp + 2), util::load_be16(tcp));
+  const uint32_t seq = util::load_be32(tcp + 4);
+  if (t == nullptr || !seq_in(seq, t->snd_una, t->snd_max + 1) || icmp[1] != 4) {
+    ++stats_.icmp_ignored;
+    return;
+  }
+  const uint16_t mtu = util::load_be16(icmp + 6);
+  // RFC 1191 7: an MTU too small to be real is not believed; 576 is the IPv4 floor we accept.
+  const uint16_t mss = static_cast<uint16_t>((mtu < 576 ? 576 : mtu) - kIpv4Header - kTcpHeader);
+  if (mss >= t->smss) return;
+  t->smss = mss;
+  ++stats_.pmtu_reductions;
+  if (t->snd_max != t->snd_una) {  // what was in flight was too big: send it again, smaller
+    t->snd_nxt = t->snd_una;
+    if (t->fin_sent && seq_le(t->snd_nxt, t->fin_seq)) t->fin_sent = false;
+    t->rtt_timing = false;
+    output(*t, now_us);
+  }
 }
 
 void TcpEngine::advance(uint64_t now_us) {
@@ -574,7 +611,7 @@ void TcpEngine::process_ack(Tcb& t, const TcpSegment& s, uint64_t now_us) {
     t.retries = 0;
     if (t.cc.on_ack(acked, t.snd_una, t.snd_max - t.snd_una) == NewReno::Action::kRetransmit) {
       // A partial ACK in recovery: resend the next hole right away.
-      const uint32_t len = std::min<uint32_t>(t.smss, t.data_end() - t.snd_una);
+      const uint32_t len = std::min<uint32_t>(t.max_payload(), t.data_end() - t.snd_una);
       if (len) {
         ++stats_.retransmits;
         send_data(t, t.snd_una, len, false, now_us);
@@ -604,7 +641,7 @@ void TcpEngine::process_ack(Tcb& t, const TcpSegment& s, uint64_t now_us) {
              new_wnd == t.snd_wnd && t.snd_max != t.snd_una) {
     // A duplicate ACK (RFC 5681 2).
     if (t.cc.on_dupack(t.snd_max - t.snd_una, t.snd_una, t.snd_max) == NewReno::Action::kRetransmit) {
-      const uint32_t len = std::min<uint32_t>(t.smss, t.data_end() - t.snd_una);
+      const uint32_t len = std::min<uint32_t>(t.max_payload(), t.data_end() - t.snd_una);
       ++stats_.fast_retransmits;
       ++stats_.retransmits;
       t.rtt_timing = false;

@@ -88,6 +88,8 @@ struct TcpStats {
   uint64_t out_of_window = 0;
   uint64_t no_listener = 0;
   uint64_t table_full = 0;
+  uint64_t pmtu_reductions = 0;
+  uint64_t icmp_ignored = 0;
   uint64_t opened = 0;
   uint64_t closed = 0;
 };
@@ -104,6 +106,12 @@ class TcpEngine {
   // A received segment (the IP payload) from `remote`; returns why it was dropped, if it
   // was malformed.
   Drop input(uint32_t remote, const uint8_t* segment, size_t len, uint64_t now_us);
+  // An ICMP "destination unreachable" from `reporter` (the IP payload: ICMP header, then the
+  // quoted IP header and at least 8 bytes of our TCP header). "Fragmentation needed" lowers
+  // the connection's MSS to the reported path MTU (RFC 1191) and resends what is in flight,
+  // if the quoted sequence number is one we have outstanding (RFC 5927 defence against
+  // forged errors). Other unreachables are soft errors and only counted.
+  void icmp_unreachable(const uint8_t* icmp, size_t len, uint64_t now_us);
   // Runs the timers due by now_us.
   void advance(uint64_t now_us);
 

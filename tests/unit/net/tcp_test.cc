@@ -231,6 +231,39 @@ TEST(Tcp, AThousandShortConnectionsThroughLoss) {
   EXPECT_GT(net.ea.stats().retransmits + net.eb.stats().retransmits, 0u);
 }
 
+TEST(Tcp, FragmentationNeededLowersTheMssAndResends) {
+  Net net;
+  net.eb.listen(853);
+  const TcpConn ca = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.b.accepted.empty(); }));
+  const TcpConn cb = net.b.accepted[0];
+  net.a.record = true;
+  const Bytes data = random_bytes(10'000, 5);
+  net.ea.send(ca, data.data(), data.size(), net.now);
+  ASSERT_FALSE(net.a.sent_segments.empty());
+  const Bytes big = net.a.sent_segments[0];
+  ASSERT_GT(big.size(), 1000u);
+  // A router on the path answers: fragmentation needed, next-hop MTU 1000. The ICMP
+  // message quotes our IP header and the start of the segment.
+  Bytes icmp = {3, 4, 0, 0, 0, 0, 0x03, 0xe8};
+  Bytes quoted_ip(kIpv4Header);
+  write_ipv4(quoted_ip.data(), kAddrA, kAddrB, kProtoTCP, big.size(), 1);
+  icmp.insert(icmp.end(), quoted_ip.begin(), quoted_ip.end());
+  icmp.insert(icmp.end(), big.begin(), big.begin() + 8);
+  // A forged one with a sequence number we never sent is ignored.
+  Bytes forged = icmp;
+  forged[8 + 20 + 4] ^= 0x80;
+  net.ea.icmp_unreachable(forged.data(), forged.size(), net.now);
+  EXPECT_EQ(net.ea.stats().pmtu_reductions, 0u);
+  net.a.sent_segments.clear();
+  net.ea.icmp_unreachable(icmp.data(), icmp.size(), net.now);
+  EXPECT_EQ(net.ea.stats().pmtu_reductions, 1u);
+  ASSERT_FALSE(net.a.sent_segments.empty());
+  for (const Bytes& seg : net.a.sent_segments) EXPECT_LE(seg.size(), 1000u - kIpv4Header) << "resent smaller";
+  ASSERT_TRUE(net.run([&] { return net.b.received[cb].size() == data.size(); }));
+  EXPECT_EQ(net.b.received[cb], data);
+}
+
 TEST(Tcp, ConnectToClosedPortIsRefused) {
   Net net;
   const TcpConn c = net.ea.connect(kAddrB, 853, net.now);
