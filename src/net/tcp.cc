@@ -13,7 +13,9 @@ namespace dotgate::net {
 
 namespace {
 
+// The time-wait timer doubles as the keepalive timer: a connection never needs both.
 enum TimerKind : uint32_t { kTimerRetransmit = 0, kTimerDelayedAck = 1, kTimerTimeWait = 2, kTimersPerConn = 3 };
+constexpr uint32_t kTimerKeepalive = kTimerTimeWait;
 constexpr uint16_t kDefaultMss = 536;
 constexpr uint64_t kChallengeAckIntervalUs = 100'000;  // RFC 9293 3.7.1, when the peer sends no MSS option
 
@@ -47,6 +49,7 @@ struct TcpEngine::Tcb {
   bool fin_received = false;
   unsigned unacked_segments = 0;  // in-order segments received since our last ACK
   uint32_t retries = 0;
+  uint32_t keepalive_sent = 0;  // probes since the peer was last heard
   uint64_t last_challenge_us = 0;
   bool rtt_timing = false;
   uint32_t rtt_seq = 0;
@@ -163,6 +166,10 @@ TcpConn TcpEngine::connect(uint32_t remote, uint16_t remote_port, uint64_t now_u
     const uint16_t port = next_port_;
     next_port_ = next_port_ == config_.ephemeral_last ? config_.ephemeral_first : static_cast<uint16_t>(next_port_ + 1);
     if (find(remote, remote_port, port) != nullptr) continue;
+    if (config_.local_port_filter != nullptr &&
+        !config_.local_port_filter(config_.local_port_filter_context, remote, remote_port, port)) {
+      continue;
+    }
     Tcb* t = allocate(remote, remote_port, port, now_us);
     if (t == nullptr) return kNoConn;
     t->state = TcpState::kSynSent;
@@ -379,6 +386,24 @@ void TcpEngine::icmp_unreachable(const uint8_t* icmp, size_t len, uint64_t now_u
   }
 }
 
+void TcpEngine::arm_keepalive(Tcb& t, uint64_t now_us) {
+  if (config_.keepalive_idle_us == 0 || t.state == TcpState::kTimeWait) return;
+  t.keepalive_sent = 0;
+  timers_.schedule(t.index * kTimersPerConn + kTimerKeepalive, tick_of(now_us + config_.keepalive_idle_us) + 1);
+}
+
+void TcpEngine::on_keepalive_timer(Tcb& t, uint64_t now_us) {
+  if (t.keepalive_sent >= config_.keepalive_probes) {
+    release(t, TcpCloseReason::kTimeout, true);
+    return;
+  }
+  // A probe is an ACK one byte below what the peer expects, which it must answer.
+  ++t.keepalive_sent;
+  ++stats_.keepalive_probes;
+  send_control(t, kTcpAck, t.snd_una - 1, now_us);
+  timers_.schedule(t.index * kTimersPerConn + kTimerKeepalive, tick_of(now_us + config_.keepalive_interval_us) + 1);
+}
+
 void TcpEngine::advance(uint64_t now_us) {
   timers_.advance(tick_of(now_us), [&](uint32_t id) {
     Tcb& t = tcbs_[id / kTimersPerConn];
@@ -390,8 +415,12 @@ void TcpEngine::advance(uint64_t now_us) {
       case kTimerDelayedAck:
         if (t.unacked_segments) send_ack_now(t, now_us);
         break;
-      case kTimerTimeWait:
-        release(t, TcpCloseReason::kNormal, true);
+      case kTimerTimeWait:  // also kTimerKeepalive
+        if (t.state == TcpState::kTimeWait) {
+          release(t, TcpCloseReason::kNormal, true);
+        } else {
+          on_keepalive_timer(t, now_us);
+        }
         break;
     }
   });
@@ -484,6 +513,7 @@ void TcpEngine::process(Tcb& t, const TcpSegment& s, const uint8_t* payload, uin
     t.retries = 0;
     timers_.cancel(t.index * kTimersPerConn + kTimerRetransmit);
     send_ack_now(t, now_us);
+    arm_keepalive(t, now_us);
     handler_.on_connected(t.index);
     if (t.in_use) output(t, now_us);
     return;
@@ -533,6 +563,7 @@ void TcpEngine::process(Tcb& t, const TcpSegment& s, const uint8_t* payload, uin
   }
   if (!(s.flags & kTcpAck)) return;
   if (t.ts_ok && s.options.has_timestamps && seq_le(s.seq, t.rcv_nxt)) t.ts_recent = s.options.ts_value;
+  if (t.state != TcpState::kTimeWait) arm_keepalive(t, now_us);  // the peer is alive
 
   process_ack(t, s, now_us);
   if (!t.in_use) return;

@@ -46,6 +46,15 @@ struct TcpConfig {
   uint16_t ephemeral_first = 32768;     // local ports for active opens
   uint16_t ephemeral_last = 60999;
   uint64_t isn_secret = 0x5eed;         // RFC 6528 ISN: keyed hash of the 4-tuple plus time
+  // Keepalive (RFC 9293 3.8.4): after keepalive_idle_us without a segment from the peer,
+  // probe every keepalive_interval_us; keepalive_probes unanswered probes abort. 0: off.
+  uint32_t keepalive_idle_us = 0;
+  uint32_t keepalive_interval_us = 10'000'000;
+  uint32_t keepalive_probes = 3;
+  // Active opens take only local ports this accepts (the dataplane passes one that picks
+  // ports whose replies hash to this core's RSS queue). Null: any free port.
+  bool (*local_port_filter)(void* context, uint32_t remote, uint16_t remote_port, uint16_t local_port) = nullptr;
+  void* local_port_filter_context = nullptr;
 };
 
 enum class TcpState : uint8_t {
@@ -56,7 +65,7 @@ enum class TcpCloseReason : uint8_t {
   kNormal,       // both sides closed
   kReset,        // the peer reset it
   kRefused,      // an active open was answered with RST
-  kTimeout,      // retransmissions ran out
+  kTimeout,      // retransmissions (or keepalive probes) ran out
   kAborted,      // we aborted it
 };
 
@@ -89,6 +98,7 @@ struct TcpStats {
   uint64_t no_listener = 0;
   uint64_t table_full = 0;
   uint64_t pmtu_reductions = 0;
+  uint64_t keepalive_probes = 0;
   uint64_t icmp_ignored = 0;
   uint64_t opened = 0;
   uint64_t closed = 0;
@@ -145,6 +155,8 @@ class TcpEngine {
   void send_reset(uint32_t remote, const TcpSegment& s);
   void arm_retransmit(Tcb& t, uint64_t now_us);
   void on_retransmit_timer(Tcb& t, uint64_t now_us);
+  void arm_keepalive(Tcb& t, uint64_t now_us);
+  void on_keepalive_timer(Tcb& t, uint64_t now_us);
   void process(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us);
   void process_ack(Tcb& t, const TcpSegment& s, uint64_t now_us);
   void process_data(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us);

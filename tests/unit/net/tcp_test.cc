@@ -264,6 +264,50 @@ TEST(Tcp, FragmentationNeededLowersTheMssAndResends) {
   EXPECT_EQ(net.b.received[cb], data);
 }
 
+TEST(Tcp, KeepaliveProbesAnIdlePeerAndGivesUpOnADeadOne) {
+  TcpConfig ca = Net::config(kAddrA);
+  ca.keepalive_idle_us = 1'000'000;
+  ca.keepalive_interval_us = 500'000;
+  ca.keepalive_probes = 3;
+  Net net(ImpairmentConfig{}, ca);
+  net.eb.listen(853);
+  const TcpConn c = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.b.accepted.empty(); }));
+  // Idle for 10 s: probes go out and are answered, the connection lives on.
+  net.run([] { return false; }, 10'000'000);
+  EXPECT_GE(net.ea.stats().keepalive_probes, 5u);
+  EXPECT_EQ(net.ea.state(c), TcpState::kEstablished);
+  // The peer disappears: idle, then three unanswered probes, then the connection is gone.
+  ImpairmentConfig black_hole;
+  black_hole.loss_ppm = 1'000'000;
+  Impairment dead(black_hole);
+  net.a.wire = &dead;
+  const uint64_t before = net.ea.stats().keepalive_probes;
+  ASSERT_TRUE(net.run([&] { return net.a.closed.count(c) > 0; }, 10'000'000));
+  EXPECT_EQ(net.a.closed[c], TcpCloseReason::kTimeout);
+  EXPECT_EQ(net.ea.stats().keepalive_probes - before, 3u);
+}
+
+TEST(Tcp, ActiveOpensUseOnlyPortsTheFilterAccepts) {
+  TcpConfig ca = Net::config(kAddrA);
+  // As the dataplane will: accept only ports whose replies would land on "our" queue.
+  ca.local_port_filter = [](void* ctx, uint32_t, uint16_t, uint16_t port) {
+    ++*static_cast<int*>(ctx);
+    return port % 4 == 1;
+  };
+  int calls = 0;
+  ca.local_port_filter_context = &calls;
+  Net net(ImpairmentConfig{}, ca);
+  net.eb.listen(853);
+  for (int i = 0; i < 20; ++i) {
+    const TcpConn c = net.ea.connect(kAddrB, 853, net.now);
+    ASSERT_NE(c, kNoConn);
+    EXPECT_EQ(net.ea.local_port(c) % 4, 1);
+  }
+  EXPECT_GE(calls, 20);
+  ASSERT_TRUE(net.run([&] { return net.b.accepted.size() == 20; }));
+}
+
 TEST(Tcp, ConnectToClosedPortIsRefused) {
   Net net;
   const TcpConn c = net.ea.connect(kAddrB, 853, net.now);
