@@ -41,11 +41,26 @@ class ByteRing {
     std::memcpy(out + first, mem_, len - first);
     return len;
   }
+  // Copies data to `offset` bytes past the tail without making it readable (data that
+  // arrived ahead of a hole); commit() later extends the readable bytes over it. Returns
+  // false if it does not fit in the free space.
+  bool write_at(size_t offset, const uint8_t* data, size_t len) noexcept {
+    if (offset + len > space()) return false;
+    const size_t at = (head_ + size_ + offset) % cap_;
+    const size_t first = len < cap_ - at ? len : cap_ - at;
+    std::memcpy(mem_ + at, data, first);
+    std::memcpy(mem_, data + first, len - first);
+    return true;
+  }
+  // Makes `len` more bytes past the tail readable (written earlier by write_at).
+  void commit(size_t len) noexcept { size_ += len > space() ? space() : len; }
+
   void consume(size_t len) noexcept {
     if (len > size_) len = size_;
+    // The tail stays where it is, even when the ring empties: bytes written past it by
+    // write_at() must keep their place.
     head_ = (head_ + len) % cap_;
     size_ -= len;
-    if (size_ == 0) head_ = 0;
   }
 
  private:

@@ -58,6 +58,12 @@ struct TcpEngine::Tcb {
   NewReno cc;
   ByteRing sndbuf;
   ByteRing rcvbuf;
+  // Data received ahead of a hole, already in rcvbuf past its tail: sorted, disjoint
+  // [begin, end) sequence ranges above rcv_nxt.
+  static constexpr size_t kOooRanges = 4;
+  uint32_t ooo_begin[kOooRanges] = {};
+  uint32_t ooo_end[kOooRanges] = {};
+  uint8_t ooo_count = 0;
 
   // Payload per segment: the MSS counts no options, so ours come off it (RFC 6691).
   uint32_t max_payload() const noexcept { return smss - (ts_ok ? 12u : 0u); }
@@ -221,7 +227,12 @@ void TcpEngine::send_control(Tcb& t, uint8_t flags, uint32_t seq, uint64_t now_u
   emit(t.remote, h);
 }
 
-void TcpEngine::send_ack_now(Tcb& t, uint64_t now_us) { send_control(t, kTcpAck, t.snd_nxt, now_us); }
+void TcpEngine::send_ack_now(Tcb& t, uint64_t now_us) {
+  // A bare ACK carries SND.MAX, not SND.NXT: after a timeout rewinds SND.NXT, the peer may
+  // already hold those bytes (queued past a hole), and an ACK numbered below its RCV.NXT
+  // would be dropped as old, with its acknowledgment unread (BSD does the same).
+  send_control(t, kTcpAck, t.snd_max, now_us);
+}
 
 void TcpEngine::send_challenge_ack(Tcb& t, uint64_t now_us) {
   // RFC 5961 7: limited, so two confused ends cannot ping-pong ACKs forever and an attacker
@@ -699,8 +710,9 @@ void TcpEngine::process_data(Tcb& t, const TcpSegment& s, const uint8_t* payload
     return;
   }
   if (seq_gt(s.seq, t.rcv_nxt)) {
-    // A hole before this segment: drop it and ask again with a duplicate ACK.
-    ++stats_.out_of_order_dropped;
+    // Ahead of a hole: keep it in the receive buffer past the readable bytes, and ask for
+    // the hole with an immediate duplicate ACK (RFC 5681 4.2).
+    if (!queue_out_of_order(t, s.seq, payload, s.payload_len)) ++stats_.out_of_order_dropped;
     send_ack_now(t, now_us);
     return;
   }
@@ -710,13 +722,80 @@ void TcpEngine::process_data(Tcb& t, const TcpSegment& s, const uint8_t* payload
     send_ack_now(t, now_us);
     return;
   }
-  // Delayed ACK (RFC 9293 3.8.6.3 / RFC 5681 4.2): at least every second full segment.
-  if (++t.unacked_segments >= 2 || taken < s.payload_len - offset) {
+  const bool filled_hole = absorb_out_of_order(t);
+  // Delayed ACK (RFC 9293 3.8.6.3 / RFC 5681 4.2): at least every second full segment, and
+  // at once when a hole was filled.
+  if (++t.unacked_segments >= 2 || taken < s.payload_len - offset || filled_hole) {
     send_ack_now(t, now_us);
   } else {
     timers_.schedule(t.index * kTimersPerConn + kTimerDelayedAck, tick_of(now_us + config_.delayed_ack_us) + 1);
   }
   handler_.on_readable(t.index);
+}
+
+bool TcpEngine::queue_out_of_order(Tcb& t, uint32_t seq, const uint8_t* data, uint32_t len) {
+  // Trim to what the buffer can hold past rcv_nxt.
+  const uint32_t limit = t.rcv_nxt + static_cast<uint32_t>(t.rcvbuf.space());
+  if (!seq_lt(seq, limit)) return false;
+  uint32_t end = seq + len;
+  if (seq_gt(end, limit)) end = limit;
+  // Merge with the ranges it touches; give up if it would need a fifth range.
+  uint32_t b = seq, e = end;
+  uint8_t keep = 0;
+  uint32_t nb[Tcb::kOooRanges + 1], ne[Tcb::kOooRanges + 1];
+  bool placed = false;
+  for (uint8_t i = 0; i < t.ooo_count; ++i) {
+    if (seq_lt(t.ooo_end[i], b)) {
+      nb[keep] = t.ooo_begin[i];
+      ne[keep++] = t.ooo_end[i];
+    } else if (seq_lt(e, t.ooo_begin[i])) {
+      if (!placed) {
+        nb[keep] = b;
+        ne[keep++] = e;
+        placed = true;
+      }
+      nb[keep] = t.ooo_begin[i];
+      ne[keep++] = t.ooo_end[i];
+    } else {  // overlaps or touches: widen
+      b = seq_min(b, t.ooo_begin[i]);
+      e = seq_max(e, t.ooo_end[i]);
+    }
+  }
+  if (!placed) {
+    nb[keep] = b;
+    ne[keep++] = e;
+  }
+  if (keep > Tcb::kOooRanges) return false;
+  t.rcvbuf.write_at(seq - t.rcv_nxt, data, end - seq);
+  for (uint8_t i = 0; i < keep; ++i) {
+    t.ooo_begin[i] = nb[i];
+    t.ooo_end[i] = ne[i];
+  }
+  t.ooo_count = keep;
+  ++stats_.out_of_order_queued;
+  return true;
+}
+
+bool TcpEngine::absorb_out_of_order(Tcb& t) {
+  // Ranges now reached by rcv_nxt become readable; ranges now entirely below it go.
+  bool absorbed = false;
+  uint8_t first = 0;
+  while (first < t.ooo_count && seq_le(t.ooo_begin[first], t.rcv_nxt)) {
+    if (seq_gt(t.ooo_end[first], t.rcv_nxt)) {
+      t.rcvbuf.commit(t.ooo_end[first] - t.rcv_nxt);
+      t.rcv_nxt = t.ooo_end[first];
+      absorbed = true;
+    }
+    ++first;
+  }
+  if (first) {
+    for (uint8_t i = first; i < t.ooo_count; ++i) {
+      t.ooo_begin[i - first] = t.ooo_begin[i];
+      t.ooo_end[i - first] = t.ooo_end[i];
+    }
+    t.ooo_count = static_cast<uint8_t>(t.ooo_count - first);
+  }
+  return absorbed;
 }
 
 size_t TcpEngine::send(TcpConn c, const uint8_t* data, size_t len, uint64_t now_us) {

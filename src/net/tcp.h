@@ -11,8 +11,9 @@
 // u32 indexes into a pool sized at construction; buffers come from one allocation made
 // then. Times are in microseconds on any monotonic clock.
 //
-// Not yet here (see the README): an out-of-order receive queue (out-of-order segments are
-// dropped and re-requested by duplicate ACKs), SACK, SYN cookies, keepalive, IPv6.
+// Segments that arrive ahead of a hole are kept in the receive buffer (up to four ranges)
+// and acknowledged with duplicate ACKs, so the sender's fast retransmit fills the hole.
+// Not yet here (see the README): SACK, SYN cookies, IPv6.
 #pragma once
 
 #include <cstddef>
@@ -93,7 +94,8 @@ struct TcpStats {
   uint64_t resets_sent = 0;
   uint64_t resets_received = 0;
   uint64_t challenge_acks = 0;
-  uint64_t out_of_order_dropped = 0;
+  uint64_t out_of_order_queued = 0;   // segments kept ahead of a hole
+  uint64_t out_of_order_dropped = 0;  // ... and ones that did not fit
   uint64_t out_of_window = 0;
   uint64_t no_listener = 0;
   uint64_t table_full = 0;
@@ -160,6 +162,8 @@ class TcpEngine {
   void process(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us);
   void process_ack(Tcb& t, const TcpSegment& s, uint64_t now_us);
   void process_data(Tcb& t, const TcpSegment& s, const uint8_t* payload, uint64_t now_us);
+  bool queue_out_of_order(Tcb& t, uint32_t seq, const uint8_t* data, uint32_t len);
+  bool absorb_out_of_order(Tcb& t);
   uint32_t advertised_window(const Tcb& t) const noexcept;
   uint32_t isn(uint32_t remote, uint16_t remote_port, uint16_t local_port, uint64_t now_us) const noexcept;
   uint32_t ts_now(uint64_t now_us) const noexcept { return static_cast<uint32_t>(now_us / 1000); }  // 1 ms clock

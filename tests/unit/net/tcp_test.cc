@@ -27,9 +27,16 @@ struct Side : TcpHandler {
   std::vector<Bytes> sent_segments;  // when recording
 
   bool record = false;
-  bool reading = true;  // false: leave received data in the engine (the window fills)
+  bool reading = true;
+  int drop_data_segment = -1;  // drop the Nth segment that carries data (0-based)
+  int data_segments = 0;  // false: leave received data in the engine (the window fills)
   void send_segment(uint32_t, const uint8_t* seg, size_t len) override {
     if (record) sent_segments.emplace_back(seg, seg + len);
+    TcpSegment parsed;
+    if (parse_tcp(seg, len, 0, &parsed, false) == Drop::kNone && parsed.payload_len > 0 &&
+        data_segments++ == drop_data_segment) {
+      return;  // lost on the way
+    }
     wire->offer(seg, len, *now);
   }
   void on_accept(TcpConn c) override { accepted.push_back(c); }
@@ -175,6 +182,7 @@ TEST(Tcp, ManyConnectionsOverALossyReorderingLinkDeliverEveryByteOnceInOrder) {
   }
   EXPECT_GT(net.ea.stats().retransmits, 0u);
   EXPECT_GT(net.a_to_b.stats().lost, 0u);
+  EXPECT_GT(net.eb.stats().out_of_order_queued, 0u);  // segments past holes were kept
   // Close from both ends at once on every connection.
   for (int i = 0; i < kConns; ++i) {
     net.ea.close(cs[i], net.now);
@@ -306,6 +314,43 @@ TEST(Tcp, ActiveOpensUseOnlyPortsTheFilterAccepts) {
   }
   EXPECT_GE(calls, 20);
   ASSERT_TRUE(net.run([&] { return net.b.accepted.size() == 20; }));
+}
+
+TEST(Tcp, OneLostSegmentIsRepairedByOneRetransmission) {
+  Net net;
+  net.eb.listen(853);
+  const TcpConn ca = net.ea.connect(kAddrB, 853, net.now);
+  ASSERT_TRUE(net.run([&] { return !net.b.accepted.empty(); }));
+  const TcpConn cb = net.b.accepted[0];
+  net.a.drop_data_segment = 2;  // the third data segment never arrives
+  const Bytes data = random_bytes(14'000, 11);  // ten segments: all in the first window
+  net.ea.send(ca, data.data(), data.size(), net.now);
+  ASSERT_TRUE(net.run([&] { return net.b.received[cb].size() == data.size(); }));
+  EXPECT_EQ(net.b.received[cb], data);
+  // The segments after the hole were kept, so one fast retransmission fills it.
+  EXPECT_GE(net.eb.stats().out_of_order_queued, 3u);
+  EXPECT_EQ(net.eb.stats().out_of_order_dropped, 0u);
+  EXPECT_EQ(net.ea.stats().fast_retransmits, 1u);
+  EXPECT_EQ(net.ea.stats().retransmits, 1u);
+  EXPECT_EQ(net.ea.stats().timeouts, 0u);
+}
+
+TEST(ByteRing, WriteAtAndCommitKeepTheirPlaceAcrossConsume) {
+  uint8_t mem[16];
+  ByteRing r;
+  r.attach(mem, sizeof mem);
+  const uint8_t a[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  ASSERT_EQ(r.write(a, 10), 10u);
+  const uint8_t later[] = {50, 51, 52};
+  ASSERT_TRUE(r.write_at(2, later, 3));  // bytes 2..4 past the tail arrive first
+  r.consume(10);  // the reader empties the ring: the tail, and what lies past it, stay put
+  const uint8_t hole[] = {40, 41};
+  ASSERT_EQ(r.write(hole, 2), 2u);
+  r.commit(3);
+  uint8_t out[5];
+  ASSERT_EQ(r.peek(0, out, 5), 5u);  // wraps around the end of the ring
+  EXPECT_EQ(Bytes(out, out + 5), (Bytes{40, 41, 50, 51, 52}));
+  EXPECT_FALSE(r.write_at(r.space(), later, 1));  // past the free space
 }
 
 TEST(Tcp, ConnectToClosedPortIsRefused) {
