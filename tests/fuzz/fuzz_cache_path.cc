@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "fuzz_check.h"
 #include "cache/cache.h"
 #include "dns/builder.h"
 #include "dns/message.h"
@@ -16,14 +17,6 @@
 using namespace dotgate;
 using namespace dotgate::dns;
 
-// Reports which invariant broke, then crashes so libFuzzer keeps the input.
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                          \
-    }                                                                        \
-  } while (0)
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fuzz_check.h"
 #include "dns/builder.h"
 #include "dns/message.h"
 #include "dns/name.h"
@@ -12,14 +13,6 @@
 
 using namespace dotgate::dns;
 
-// Reports which invariant broke, then crashes so libFuzzer keeps the input.
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                          \
-    }                                                                        \
-  } while (0)
 
 namespace {
 }  // namespace

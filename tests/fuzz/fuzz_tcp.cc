@@ -7,19 +7,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fuzz_check.h"
 #include "net/ipv4.h"
 #include "net/tcp.h"
 #include "net/tcp_segment.h"
 
 using namespace dotgate::net;
 
-#define CHECK(cond)                                                                      \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                      \
-    }                                                                                    \
-  } while (0)
 
 namespace {
 
