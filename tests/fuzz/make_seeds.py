@@ -22,6 +22,17 @@ def make_query(*args, **kwargs):
     return q
 
 
+def csum(b):
+    """The Internet checksum (RFC 1071) of b."""
+    import struct
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
 def queries():
     out = []
     for name, rdtype in [("www.example.com", "A"), ("WwW.ExAmPlE.CoM", "AAAA"),
@@ -92,14 +103,6 @@ def frames():
     """Ethernet frames for fuzz_net_frames: UDP DNS query, ARP request, ICMP echo, VLAN."""
     import struct
 
-    def csum(b):
-        if len(b) % 2:
-            b += b"\0"
-        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-        while s >> 16:
-            s = (s & 0xffff) + (s >> 16)
-        return (~s) & 0xffff
-
     ours, peer = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2])
     our_ip, peer_ip = bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2])
 
@@ -129,14 +132,6 @@ write("net_frames", frames())
 def frames_v6():
     """IPv6 frames for fuzz_net_frames: neighbour solicitation, echo, UDP DNS query."""
     import struct
-
-    def csum(b):
-        if len(b) % 2:
-            b += b"\0"
-        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-        while s >> 16:
-            s = (s & 0xffff) + (s >> 16)
-        return (~s) & 0xffff
 
     ours, peer = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2])
     our_ip = bytes.fromhex("20010db8000000000000000000000001")
