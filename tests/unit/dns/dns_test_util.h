@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dns/errors.h"
+#include "dns/wire.h"
 
 namespace dotgate::dns {
 // Lets GoogleTest print parse errors by name.
@@ -61,5 +62,40 @@ inline Bytes option(uint16_t code, const Bytes& data) {
   o.insert(o.end(), data.begin(), data.end());
   return o;
 }
+
+// Builds wire messages byte by byte (fields in network order).
+struct Msg {
+  Bytes b;
+  Msg& u8(uint8_t v) {
+    b.push_back(v);
+    return *this;
+  }
+  Msg& u16(uint16_t v) {
+    b.push_back(static_cast<uint8_t>(v >> 8));
+    b.push_back(static_cast<uint8_t>(v));
+    return *this;
+  }
+  Msg& u32(uint32_t v) { return u16(static_cast<uint16_t>(v >> 16)).u16(static_cast<uint16_t>(v)); }
+  Msg& raw(const Bytes& v) {
+    b.insert(b.end(), v.begin(), v.end());
+    return *this;
+  }
+  Msg& name(std::string_view text) { return raw(wire_name(text)); }
+  Msg& header(uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar) {
+    return u16(id).u16(flags).u16(qd).u16(an).u16(ns).u16(ar);
+  }
+  Msg& question(std::string_view qname, uint16_t type, uint16_t cls = kClassIN) {
+    return name(qname).u16(type).u16(cls);
+  }
+  Msg& rr(const Bytes& owner, uint16_t type, uint16_t cls, uint32_t ttl, const Bytes& rdata) {
+    raw(owner).u16(type).u16(cls).u32(ttl);
+    return u16(static_cast<uint16_t>(rdata.size())).raw(rdata);
+  }
+  // An OPT record: root owner, CLASS = udp size, TTL = ext-rcode | version | flags.
+  Msg& opt(uint16_t udp, uint32_t ttl, const Bytes& rdata = {}) {
+    return rr(Bytes{0}, kTypeOPT, udp, ttl, rdata);
+  }
+  size_t size() const { return b.size(); }
+};
 
 }  // namespace dotgate::dns::testutil
