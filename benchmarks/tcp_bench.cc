@@ -6,9 +6,14 @@
 //   build/release/benchmarks/tcp_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <deque>
 #include <vector>
+
+#include <unistd.h>
 
 #include "net/ipv4.h"
 #include "net/tcp.h"
@@ -143,6 +148,53 @@ void BM_TcpConnectionLifecycle(benchmark::State& state) {
   state.counters["open_after"] = static_cast<double>(a.connections() + b.connections());
 }
 BENCHMARK(BM_TcpConnectionLifecycle);
+
+size_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long total = 0, resident = 0;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%lu %lu", &total, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// A full table of idle established connections (1 M by default; DOTGATE_BENCH_CONNECTIONS
+// sets it) between two engines whose buffer pools hold far fewer buffers than connections:
+// the configured memory (TcpEngine::memory_bytes) and what the process really grew by.
+void BM_TcpIdleConnectionTable(benchmark::State& state) {
+  const char* env = std::getenv("DOTGATE_BENCH_CONNECTIONS");
+  const uint32_t conns = env ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : 1'000'000;
+  for (auto _ : state) {
+    const size_t rss0 = resident_bytes();
+    Wire wa, wb;
+    uint64_t now = 1'000'000;
+    TcpConfig ca = config(kA), cb = config(kB);
+    for (TcpConfig* c : {&ca, &cb}) {
+      c->max_connections = conns;
+      c->send_buffers = c->receive_buffers = 16384;  // 256 MiB each way per engine at 16 KiB
+      c->send_buffer = c->receive_buffer = 16 * 1024;
+    }
+    ca.ephemeral_first = 1024;
+    ca.ephemeral_last = 65535;
+    auto a = std::make_unique<TcpEngine>(ca, wa, now);
+    auto b = std::make_unique<TcpEngine>(cb, wb, now);
+    const uint32_t per_port = 65535 - 1024 + 1;
+    for (uint32_t i = 0; i < conns; ++i) {
+      const uint16_t port = static_cast<uint16_t>(1000 + i / per_port);
+      if (i % per_port == 0) b->listen(port);
+      if (a->connect(kB, port, now) == kNoConn) break;
+      pump(*a, wa, *b, wb, now);
+    }
+    const size_t grown = resident_bytes() - rss0;
+    state.counters["connections"] = static_cast<double>(b->connections());
+    state.counters["configured_B/conn"] =
+        static_cast<double>(TcpEngine::memory_bytes(cb)) / static_cast<double>(conns);
+    state.counters["resident_B/conn"] = static_cast<double>(grown) / 2.0 / static_cast<double>(conns);
+    state.counters["configured_MiB"] = static_cast<double>(TcpEngine::memory_bytes(cb)) / (1 << 20);
+  }
+}
+BENCHMARK(BM_TcpIdleConnectionTable)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

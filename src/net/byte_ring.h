@@ -1,6 +1,7 @@
 // A fixed-capacity byte ring over caller-provided memory: a TCP connection's send or
 // receive buffer. Bytes are appended at the tail and consumed from the head; `peek` reads
-// at any offset from the head without consuming (retransmission).
+// at any offset from the head without consuming (retransmission). Detached (no memory,
+// capacity 0) it is empty and full at once.
 #pragma once
 
 #include <cstddef>
@@ -19,11 +20,13 @@ class ByteRing {
   size_t size() const noexcept { return size_; }
   size_t space() const noexcept { return cap_ - size_; }
   size_t capacity() const noexcept { return cap_; }
+  uint8_t* memory() const noexcept { return mem_; }
   void clear() noexcept { head_ = size_ = 0; }
 
   // Appends up to len bytes; returns how many fit.
   size_t write(const uint8_t* data, size_t len) noexcept {
     if (len > space()) len = space();
+    if (len == 0) return 0;
     const size_t tail = (head_ + size_) % cap_;
     const size_t first = len < cap_ - tail ? len : cap_ - tail;
     std::memcpy(mem_ + tail, data, first);
@@ -46,6 +49,7 @@ class ByteRing {
   // false if it does not fit in the free space.
   bool write_at(size_t offset, const uint8_t* data, size_t len) noexcept {
     if (offset + len > space()) return false;
+    if (len == 0) return true;
     const size_t at = (head_ + size_ + offset) % cap_;
     const size_t first = len < cap_ - at ? len : cap_ - at;
     std::memcpy(mem_ + at, data, first);
@@ -57,6 +61,7 @@ class ByteRing {
 
   void consume(size_t len) noexcept {
     if (len > size_) len = size_;
+    if (len == 0) return;
     // The tail stays where it is, even when the ring empties: bytes written past it by
     // write_at() must keep their place.
     head_ = (head_ + len) % cap_;

@@ -56,6 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c.send_buffer = 4096;
     c.receive_buffer = 4096;
     c.time_wait_us = 1'000'000;
+    c.syn_backlog = 2;       // past two half-open connections, SYNs get cookies
+    c.send_buffers = 8;      // fewer buffers than connections: the pools run dry
+    c.receive_buffers = 8;
     auto* e = new TcpEngine(c, checker, now);
     e->listen(853);
     e->listen(53);

@@ -108,14 +108,16 @@ assert answers[0].answer[0][0].address == "192.0.2.53"
 s.close()
 PY
 }
-echo_exact() {  # bytes: sends that many random bytes to the echo port, compares what returns
+echo_exact() {  # bytes [address]: sends that many random bytes to the echo port, compares what returns
   head -c "$1" /dev/urandom >"$work/sent"
-  in_ns timeout 60 socat -t 20 - TCP:192.0.2.2:7 <"$work/sent" >"$work/echoed"
+  in_ns timeout 60 socat -t 20 - "TCP:${2:-192.0.2.2}:7" <"$work/sent" >"$work/echoed"
   cmp "$work/sent" "$work/echoed" && echo "$1 bytes echoed exactly"
 }
 check "dig over TCP answered from the cache" dig_is 192.0.2.2 "+tcp www.example.com" A 192.0.2.53
 check "pipelined DNS over TCP, answers in order" pipelined
 check "bulk echo over TCP (1 MB), byte-exact" echo_exact 1000000
+check "dig over TCP/IPv6 answered from the cache" dig_is 2001:db8::2 "+tcp www.example.com" A 192.0.2.53
+check "bulk echo over TCP/IPv6 (1 MB), byte-exact" echo_exact 1000000 "[2001:db8::2]"
 active_open() {  # our engine connects to a kernel echo server and checks what comes back
   ip netns exec "$ns" timeout 30 socat TCP-LISTEN:9000,reuseaddr EXEC:cat &
   local spid=$!
@@ -143,6 +145,7 @@ check "echo requests answered (v6)" test "$(counter echo6)" -ge 3
 check "answers from the cache" test "$(counter dns_answers)" -ge 2
 check "TCP connections accepted by our engine" test "$(counter tcp_accepted)" -ge 4
 check "TCP answers sent by our engine" test "$(counter tcp_dns_answers)" -ge 4
+check "IPv6 connections opened through SYN cookies" test "$(counter syn_cookies_accepted)" -ge 2
 check "the active connection got every byte back" test "$(counter active_echo_ok)" -eq 1
 check "our engine retransmitted through the loss" test "$(counter tcp_retransmits)" -ge 1
 

@@ -1,8 +1,9 @@
 // The dataplane's in-process stack against the Linux kernel, over a TAP device: answers
 // ARP, IPv6 neighbour discovery, ping and ping6, and DNS over UDP (IPv4 and IPv6) from a
-// real response cache, DNS over TCP (RFC 7766 framing, pipelined) and a byte echo on
-// TCP port 7 on the project's own TCP engine, for a bounded time. Driven by tap_interop.sh, which puts the kernel
-// side in a network namespace and uses ping and dig as clients.
+// real response cache, and over TCP on both families (the project's own TCP engines) DNS
+// (RFC 7766 framing, pipelined) on port 53 and a byte echo on port 7, for a bounded time.
+// IPv6 connections all open through SYN cookies. Driven by tap_interop.sh, which puts the
+// kernel side in a network namespace and uses ping, dig and socat as clients.
 //
 //   tap_responder IFACE SECONDS [DELAY_MS REORDER_PERCENT]
 //
@@ -27,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "cache/cache.h"
 #include "dns/builder.h"
@@ -133,28 +135,34 @@ class Tx {
   uint64_t now_us_ = 0;
 };
 
-// The TCP services: DNS over TCP on 53 (2-byte length prefix, any number of pipelined
-// queries per connection) and echo on 7. Segments go out as IPv4 frames to the MAC the
-// peer last used.
-class TcpServices : public TcpHandler {
+// The TCP services, one instance per address family: DNS over TCP on 53 (2-byte length
+// prefix, any number of pipelined queries per connection) and echo on 7. Segments go out
+// as IPv4 or IPv6 frames to the peer's MAC (the kernel is the only peer on the link).
+template <class F>
+class TcpServices : public BasicTcpHandler<F> {
  public:
-  TcpServices(Tx& tap, const Ipv4Host& host, NeighborTable& neighbors, cache::Cache& cache,
-              Counters& c)
-      : tap_(tap), host_(host), neighbors_(neighbors), cache_(cache), c_(c) {}
-  void attach(TcpEngine* engine) { engine_ = engine; }
+  static constexpr bool kV4 = std::is_same_v<F, TcpIpv4>;
+  using Host = std::conditional_t<kV4, Ipv4Host, Ipv6Host>;
+  using Engine = BasicTcpEngine<F>;
+  TcpServices(Tx& tap, const Host& host, cache::Cache& cache, Counters& c)
+      : tap_(tap), host_(host), cache_(cache), c_(c) {}
+  void attach(Engine* engine) { engine_ = engine; }
   void set_time(uint64_t now_us) { now_us_ = now_us; }
-  void saw(uint32_t ip, const MacAddr& mac) { last_mac_[ip] = mac; }
+  void saw(const MacAddr& mac) { peer_mac_ = mac; }
 
-  void send_segment(uint32_t remote, const uint8_t* seg, size_t len) override {
-    const MacAddr* mac = neighbors_.find(remote, now_us_ / 1000);
-    const MacAddr dst = mac ? *mac : last_mac_[remote];
-    const size_t l2 = write_ethernet(frame_, dst, host_.config().mac, host_.config().vlan_tci, kEtherIPv4);
-    std::memcpy(frame_ + l2 + kIpv4Header, seg, len);
-    write_ipv4(frame_ + l2, host_.config().address, remote, kProtoTCP, len, ip_id_++);
-    tap_.send(frame_, l2 + kIpv4Header + len);
+  void send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len) override {
+    const size_t l2 = write_ethernet(frame_, peer_mac_, host_.config().mac, host_.config().vlan_tci,
+                                     kV4 ? kEtherIPv4 : kEtherIPv6);
+    std::memcpy(frame_ + l2 + F::kIpHeader, seg, len);
+    if constexpr (kV4) {
+      write_ipv4(frame_ + l2, host_.config().address, remote, kProtoTCP, len, ip_id_++);
+    } else {
+      write_ipv6(frame_ + l2, host_.config().address, remote, kProtoTCP, len);
+    }
+    tap_.send(frame_, l2 + F::kIpHeader + len);
   }
   // Opens the active test connection (see the file comment).
-  void start_active(uint32_t remote) {
+  void start_active(typename F::AddrArg remote) {
     std::mt19937 rng(2024);
     active_data_.resize(200'000);
     for (auto& b : active_data_) b = static_cast<char>(rng());
@@ -230,14 +238,13 @@ class TcpServices : public TcpHandler {
   }
 
   Tx& tap_;
-  const Ipv4Host& host_;
-  NeighborTable& neighbors_;
+  const Host& host_;
   cache::Cache& cache_;
   Counters& c_;
-  TcpEngine* engine_ = nullptr;
+  Engine* engine_ = nullptr;
   uint64_t now_us_ = 0;
   uint16_t ip_id_ = 1;
-  std::map<uint32_t, MacAddr> last_mac_;
+  MacAddr peer_mac_{};
   std::map<TcpConn, std::string> inbox_, outbox_;
   TcpConn active_ = kNoConn;
   bool active_done_ = false;
@@ -291,7 +298,7 @@ int main(int argc, char** argv) try {
   };
   preload(cache, 0);
   Counters c;
-  TcpServices services(tap, host4, neighbors4, cache, c);
+  TcpServices<TcpIpv4> services(tap, host4, cache, c);
   TcpConfig tc;
   tc.local_address = c4.address;
   tc.max_connections = 64;
@@ -299,6 +306,18 @@ int main(int argc, char** argv) try {
   services.attach(&tcp);
   tcp.listen(53);
   tcp.listen(7);
+  TcpServices<TcpIpv6> services6(tap, host6, cache, c);
+  Tcp6Config tc6;
+  tc6.local_address = c6.address;
+  tc6.max_connections = 64;
+  tc6.mss = 1440;
+  // Every IPv6 connection opens through a SYN cookie, so the kernel's TCP proves the
+  // cookies (MSS, window scale through the timestamp) as a real peer.
+  tc6.syn_backlog = 0;
+  Tcp6Engine tcp6(tc6, services6, 0);
+  services6.attach(&tcp6);
+  tcp6.listen(53);
+  tcp6.listen(7);
   std::printf("ready\n");
   std::fflush(stdout);
 
@@ -308,9 +327,11 @@ int main(int argc, char** argv) try {
     const size_t n = link.receive(frame, sizeof frame, 2);
     const uint64_t now_ms = elapsed_ms();
     services.set_time(now_ms * 1000);
+    services6.set_time(now_ms * 1000);
     tap.set_time(now_ms * 1000);
     tap.pump();
     tcp.advance(now_ms * 1000);
+    tcp6.advance(now_ms * 1000);
     if (n == 0) continue;
     const uint32_t now_s = static_cast<uint32_t>(now_ms / 1000);
     EthFrame eth;
@@ -328,6 +349,11 @@ int main(int argc, char** argv) try {
         const size_t len = answer_dns(cache, frame + r.payload_offset, r.payload_len, payload,
                                       sizeof tx - host6.udp_payload_offset(), now_s, c);
         if (len != 0) tap.send(tx, host6.build_udp(tx, eth.src, r.src, r.dst_port, r.src_port, len));
+      } else if (r.kind == RxKind::kTcp) {
+        services6.saw(eth.src);
+        tcp6.input(r.src, frame + r.l4_offset, r.l4_len, now_ms * 1000);
+      } else if (r.kind == RxKind::kIcmpError) {
+        tcp6.icmp_error(frame + r.l4_offset, r.l4_len, now_ms * 1000);
       } else if (r.kind == RxKind::kDropped) {
         ++c.dropped;
       }
@@ -340,7 +366,7 @@ int main(int argc, char** argv) try {
         static const uint8_t kTrigger[] = "\7connect\7dotgate\4test";
         if (r.payload_len > 12 + sizeof kTrigger &&
             dns::name_equal_ci(frame + r.payload_offset + 12, sizeof kTrigger, kTrigger, sizeof kTrigger)) {
-          services.saw(r.src_ip, eth.src);
+          services.saw(eth.src);
           services.start_active(r.src_ip);
         }
         uint8_t* payload = tx + host4.udp_payload_offset();
@@ -351,8 +377,10 @@ int main(int argc, char** argv) try {
                                        static_cast<uint16_t>(c.dns_answers + c.dns_refused)));
         }
       } else if (r.kind == RxKind::kTcp) {
-        services.saw(r.src_ip, eth.src);
+        services.saw(eth.src);
         tcp.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_ms * 1000);
+      } else if (r.kind == RxKind::kIcmpError) {
+        tcp.icmp_error(frame + r.l4_offset, r.l4_len, now_ms * 1000);
       } else if (r.kind == RxKind::kDropped) {
         ++c.dropped;
       }
@@ -361,13 +389,15 @@ int main(int argc, char** argv) try {
     actions6.clear();
   }
   const TcpStats& ts = tcp.stats();
+  const TcpStats& ts6 = tcp6.stats();
   std::printf("counters: arp_replies=%u nd_adverts=%u echo4=%u echo6=%u dns_answers=%u dns_refused=%u "
               "dns_errors=%u dropped=%u tcp_accepted=%u tcp_closed=%u tcp_dns_answers=%u echo_bytes=%llu "
-              "tcp_retransmits=%llu tcp_segments_in=%llu active_echo_ok=%u\n",
+              "tcp_retransmits=%llu tcp_segments_in=%llu active_echo_ok=%u syn_cookies_accepted=%llu\n",
               c.arp_replies, c.nd_adverts, c.echo4, c.echo6, c.dns_answers, c.dns_refused, c.dns_errors, c.dropped,
               c.tcp_accepted, c.tcp_closed, c.tcp_dns_answers, static_cast<unsigned long long>(c.echo_bytes),
-              static_cast<unsigned long long>(ts.retransmits), static_cast<unsigned long long>(ts.segments_in),
-              c.active_echo_ok);
+              static_cast<unsigned long long>(ts.retransmits + ts6.retransmits),
+              static_cast<unsigned long long>(ts.segments_in + ts6.segments_in),
+              c.active_echo_ok, static_cast<unsigned long long>(ts6.syn_cookies_accepted));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "tap_responder: %s\n", e.what());

@@ -8,105 +8,11 @@
 #include <random>
 #include <vector>
 
-#include "net/impairment.h"
 #include "net/ipv4.h"
+#include "unit/net/tcp_test_util.h"
 
 namespace dotgate::net {
 namespace {
-
-using Bytes = std::vector<uint8_t>;
-constexpr uint32_t kAddrA = 0xc0000201, kAddrB = 0xc0000202;
-
-struct Side : TcpHandler {
-  Impairment* wire = nullptr;  // towards the other side
-  TcpEngine* engine = nullptr;
-  uint64_t* now = nullptr;
-  std::vector<TcpConn> accepted, connected;
-  std::map<TcpConn, TcpCloseReason> closed;
-  std::map<TcpConn, Bytes> received;
-  std::vector<Bytes> sent_segments;  // when recording
-
-  bool record = false;
-  bool reading = true;
-  int drop_data_segment = -1;  // drop the Nth segment that carries data (0-based)
-  int data_segments = 0;  // false: leave received data in the engine (the window fills)
-  void send_segment(uint32_t, const uint8_t* seg, size_t len) override {
-    if (record) sent_segments.emplace_back(seg, seg + len);
-    TcpSegment parsed;
-    if (parse_tcp(seg, len, 0, &parsed, false) == Drop::kNone && parsed.payload_len > 0 &&
-        data_segments++ == drop_data_segment) {
-      return;  // lost on the way
-    }
-    wire->offer(seg, len, *now);
-  }
-  void on_accept(TcpConn c) override { accepted.push_back(c); }
-  void on_connected(TcpConn c) override { connected.push_back(c); }
-  void on_readable(TcpConn c) override {
-    if (reading) drain(c);
-  }
-  void on_closed(TcpConn c, TcpCloseReason why) override { closed[c] = why; }
-  void drain(TcpConn c) {
-    uint8_t buf[4096];
-    for (size_t n; (n = engine->receive(c, buf, sizeof buf, *now)) > 0;) {
-      received[c].insert(received[c].end(), buf, buf + n);
-    }
-  }
-};
-
-struct Net {
-  uint64_t now = 1'000'000;
-  Impairment a_to_b, b_to_a;
-  Side a, b;
-  TcpEngine ea, eb;
-
-  static TcpConfig config(uint32_t addr) {
-    TcpConfig c;
-    c.local_address = addr;
-    c.max_connections = 256;
-    c.send_buffer = 16 * 1024;
-    c.receive_buffer = 16 * 1024;
-    c.time_wait_us = 2'000'000;
-    return c;
-  }
-  explicit Net(const ImpairmentConfig& impair = {}, TcpConfig ca = config(kAddrA), TcpConfig cb = config(kAddrB))
-      : a_to_b(impair), b_to_a(with_seed(impair, 77)), ea(ca, a, now), eb(cb, b, now) {
-    a.wire = &a_to_b;
-    b.wire = &b_to_a;
-    a.engine = &ea;
-    b.engine = &eb;
-    a.now = b.now = &now;
-  }
-  static ImpairmentConfig with_seed(ImpairmentConfig c, uint64_t seed) {
-    c.seed = seed;
-    return c;
-  }
-  // Advances time in 1 ms steps, delivering what is due, until done() or the time limit.
-  template <class Done>
-  bool run(Done done, uint64_t limit_us = 120'000'000) {
-    const uint64_t end = now + limit_us;
-    while (now < end) {
-      if (done()) return true;
-      now += 1000;
-      b_to_a.release(now, [&](const uint8_t* f, size_t n) { ea.input(kAddrB, f, n, now); });
-      a_to_b.release(now, [&](const uint8_t* f, size_t n) { eb.input(kAddrA, f, n, now); });
-      ea.advance(now);
-      eb.advance(now);
-    }
-    return done();
-  }
-};
-
-Bytes random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(n);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
-
-// Pushes as much of `data` (from `*offset`) into the connection as it takes.
-void feed(TcpEngine& e, TcpConn c, const Bytes& data, size_t* offset, uint64_t now) {
-  if (*offset < data.size()) *offset += e.send(c, data.data() + *offset, data.size() - *offset, now);
-}
 
 TEST(Tcp, HandshakeTransferBothWaysAndCloseCleanly) {
   Net net;
@@ -261,10 +167,10 @@ TEST(Tcp, FragmentationNeededLowersTheMssAndResends) {
   // A forged one with a sequence number we never sent is ignored.
   Bytes forged = icmp;
   forged[8 + 20 + 4] ^= 0x80;
-  net.ea.icmp_unreachable(forged.data(), forged.size(), net.now);
+  net.ea.icmp_error(forged.data(), forged.size(), net.now);
   EXPECT_EQ(net.ea.stats().pmtu_reductions, 0u);
   net.a.sent_segments.clear();
-  net.ea.icmp_unreachable(icmp.data(), icmp.size(), net.now);
+  net.ea.icmp_error(icmp.data(), icmp.size(), net.now);
   EXPECT_EQ(net.ea.stats().pmtu_reductions, 1u);
   ASSERT_FALSE(net.a.sent_segments.empty());
   for (const Bytes& seg : net.a.sent_segments) EXPECT_LE(seg.size(), 1000u - kIpv4Header) << "resent smaller";
