@@ -18,6 +18,7 @@ namespace {
 constexpr size_t kMaxQuery = 512;
 constexpr uint32_t kNone = UINT32_MAX;
 constexpr size_t kMaxUpstreams = 64;  // the per-query "tried" set is one 64-bit mask
+constexpr size_t kMaxTtlOffsets = 256;  // the cache stores answers of at most 255 records
 
 uint64_t tick_of(uint64_t us) { return us / 1000; }  // the timer wheel runs in ms
 
@@ -493,7 +494,8 @@ void UpstreamPool::on_message(ConnId k, const uint8_t* msg, size_t len, uint64_t
     return;
   }
   dns::Response r;
-  if (dns::parse_response(msg, len, &r, nullptr, 0) != dns::ParseError::kOk) {
+  uint16_t ttl_offsets[kMaxTtlOffsets];
+  if (dns::parse_response(msg, len, &r, ttl_offsets, kMaxTtlOffsets) != dns::ParseError::kOk) {
     ++stats_.malformed_answers;
     return;
   }
@@ -535,7 +537,7 @@ void UpstreamPool::on_message(ConnId k, const uint8_t* msg, size_t len, uint64_t
   ++stats_.answered;
   drain_backlog(now_us);
   if (c.state == ConnState::kReady && c.outstanding == 0) arm_idle(k, now_us);
-  sink_.on_answer(token, msg, len, r);
+  sink_.on_answer(token, msg, len, r, ttl_offsets);
 }
 
 void UpstreamPool::advance(uint64_t now_us) {

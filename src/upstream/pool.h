@@ -84,8 +84,11 @@ enum class Failure : uint8_t {
 class AnswerSink {
  public:
   virtual ~AnswerSink() = default;
-  // The upstream's answer, question matched; its ID is the pool's, not the client's.
-  virtual void on_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response& r) = 0;
+  // The upstream's answer, question matched; its ID is the pool's, not the client's. `r`
+  // and `ttl_offsets` are its parse_response() results (r.ttl_count offsets), ready for
+  // Cache::insert.
+  virtual void on_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response& r,
+                         const uint16_t* ttl_offsets) = 0;
   virtual void on_failure(uint64_t token, Failure why) = 0;
 };
 

@@ -95,7 +95,7 @@ struct Harness : Transport, AnswerSink {
     ++conn_gen[conn];
     ids[conn].clear();
   }
-  void on_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response&) override {
+  void on_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response&, const uint16_t*) override {
     EXPECT_EQ(answers.count(token), 0u) << "answered twice: " << token;
     answers[token] = Bytes(msg, msg + len);
   }
