@@ -384,6 +384,7 @@ void UpstreamPool::fail(uint32_t p, Failure why) {
 
 void UpstreamPool::retry_or_fail(uint32_t p, uint64_t now_us) {
   Pending& x = pending_[p];
+  if (!x.live) return;
   x.conn = x.slot = kNone;
   if (now_us >= x.deadline_us) {
     fail(p, Failure::kTimeout);
@@ -462,21 +463,29 @@ void UpstreamPool::connection_lost(uint32_t k, uint64_t now_us) {
     const Slot s = base[si];
     release_slot(k, si);
     const Pending& x = pending_[s.pending];
-    if (x.live && x.gen == s.gen && x.conn == k && x.slot == si) moved_.push_back(s.pending);
+    if (x.live && x.gen == s.gen && x.conn == k && x.slot == si) moved_.push_back(Wait{s.pending, s.gen});
   }
+  // A query may sit in the wait list more than once (its attempt timed out and was queued
+  // on this connection again): taking it off the connection makes it move only once.
   const Wait* w = &waits_[size_t{k} * config_.max_outstanding];
   for (uint32_t i = 0; i < c.waiting; ++i) {
-    const Pending& x = pending_[w[i].pending];
-    if (x.live && x.gen == w[i].gen && x.conn == k && x.slot == kNone) moved_.push_back(w[i].pending);
+    Pending& x = pending_[w[i].pending];
+    if (x.live && x.gen == w[i].gen && x.conn == k && x.slot == kNone) {
+      x.conn = kNone;
+      moved_.push_back(w[i]);
+    }
   }
   c.waiting = 0;
-  // Copied out: a retry that fails may reach the sink, which may submit again.
-  uint32_t local[64];
+  // Copied out: a retry that fails reaches the sink, which may submit again (and reuse a
+  // pending entry: the generation tells the queries apart).
+  Wait local[64];
   while (!moved_.empty()) {
     const size_t n = std::min(moved_.size(), std::size(local));
     std::copy(moved_.end() - static_cast<std::ptrdiff_t>(n), moved_.end(), local);
     moved_.resize(moved_.size() - n);
-    for (size_t i = 0; i < n; ++i) retry_or_fail(local[i], now_us);
+    for (size_t i = 0; i < n; ++i) {
+      if (pending_[local[i].pending].gen == local[i].gen) retry_or_fail(local[i].pending, now_us);
+    }
   }
 }
 

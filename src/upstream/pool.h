@@ -200,7 +200,7 @@ class UpstreamPool {
   std::vector<uint32_t> free_pending_;
   std::vector<Slot> slots_;  // each connection's in-flight table, side by side
   std::vector<Wait> waits_;  // each connection's queries waiting for it to connect
-  std::vector<uint32_t> moved_;  // scratch: queries a lost connection hands on
+  std::vector<Wait> moved_;      // scratch: queries a lost connection hands on
   std::vector<Wait> backlog_;    // ring: queries waiting for room on any connection
   size_t backlog_head_ = 0;
   size_t backlog_size_ = 0;

@@ -25,6 +25,7 @@ enum class Connect { kOk, kRefuse, kTlsFail };
 
 struct SimUpstream {
   Connect connect = Connect::kOk;
+  uint64_t connect_us = 1000;   // how long connecting (TCP and TLS) takes
   bool answers = true;
   uint64_t delay_us = 2000;
   uint64_t jitter_us = 0;
@@ -74,7 +75,7 @@ struct Harness : Transport, AnswerSink {
     Event::Kind k = Event::kConnected;
     if (s.connect == Connect::kRefuse) k = Event::kConnectFailed;
     if (s.connect == Connect::kTlsFail && tls) k = Event::kTlsFailed;
-    events.emplace(now + 1000, Event{now + 1000, k, conn, gen, {}});
+    events.emplace(now + s.connect_us, Event{now + s.connect_us, k, conn, gen, {}});
   }
   void send(ConnId conn, const uint8_t* msg, size_t len) override {
     SimUpstream& s = sim_of(conn);
@@ -524,6 +525,49 @@ TEST(UpstreamPool, UnderLoadItOpensItsNConnections) {
   EXPECT_EQ(h.pool->status(0).connections_open, 3u);
   ASSERT_TRUE(h.run([&] { return h.settled() == token; }));
   EXPECT_TRUE(h.failures.empty());
+}
+
+}  // namespace
+}  // namespace dotgate::upstream
+
+namespace dotgate::upstream {
+namespace {
+
+TEST(UpstreamPool, ATlsFailureFailsTheQueryOnceAndCountsItOnce) {
+  PoolConfig c = config(1);
+  c.connections_per_upstream = 2;
+  SimUpstream bad_tls;
+  bad_tls.connect = Connect::kTlsFail;
+  Harness h(c, {bad_tls});
+  h.ask("x.example", 1);
+  h.run([&] { return false; }, 5'000'000);
+  EXPECT_EQ(h.failures.size(), 1u);
+  EXPECT_EQ(h.pool->stats().failed_no_upstream + h.pool->stats().failed_timeout, 1u);
+  EXPECT_EQ(h.pool->status(0).handshake_failures, 1u);
+  EXPECT_EQ(h.pool->status(0).timeouts, 0u);
+}
+
+// Found against unbound: a handshake slower than the attempt timeout queued the query on
+// the same connecting connection twice, and its failure then failed the query twice.
+TEST(UpstreamPool, AQueryRequeuedOnTheSameSlowConnectionFailsOnce) {
+  PoolConfig c = config(1);
+  c.query_timeout_us = 300'000;
+  c.total_budget_us = 3'000'000;
+  SimUpstream slow_bad_tls;
+  slow_bad_tls.connect = Connect::kTlsFail;
+  slow_bad_tls.connect_us = 700'000;  // two attempt timeouts while it connects
+  Harness h(c, {slow_bad_tls});
+  h.ask("x.example", 1);
+  h.run([&] { return false; }, 5'000'000);
+  EXPECT_EQ(h.failures.size(), 1u);
+  EXPECT_EQ(h.pool->stats().failed_no_upstream + h.pool->stats().failed_timeout, 1u);
+  EXPECT_EQ(h.pool->in_flight(), 0u);
+  // The pending table is intact: it takes as many queries as it holds.
+  h.sims[0].connect = Connect::kOk;
+  h.sims[0].connect_us = 1000;
+  h.run([&] { return false; }, 5'000'000);  // past the backoff
+  for (uint64_t t = 100; t < 120; ++t) EXPECT_TRUE(h.ask(name_of(t), t));
+  ASSERT_TRUE(h.run([&] { return h.answers.size() == 20; }));
 }
 
 }  // namespace
