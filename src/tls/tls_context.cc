@@ -222,13 +222,18 @@ void ServerContext::advance(uint64_t now_us) {
 int ServerContext::ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
                                        EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
   auto* self = static_cast<ServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  return self->ticket_key(key_name, iv, cipher, mac, encrypt);
+  const int r = self->ticket_key(key_name, iv, cipher, mac, encrypt);
+  // TLS 1.3 tickets are for one use (RFC 8446 C.4; OpenSSL's client marks a ticket used once
+  // it resumed with it), and OpenSSL's server issues a new one on resumption only when told
+  // to renew: so it is told to, every time.
+  return r == 1 && !encrypt && SSL_version(ssl) == TLS1_3_VERSION ? 2 : r;
 }
 
 // OpenSSL's contract (SSL_CTX_set_tlsext_ticket_key_evp_cb): when encrypting, fill in the
 // key name and IV and set up the cipher and MAC, return 1 (or <0 on error); when
 // decrypting, return 0 for an unknown key name (a full handshake follows), 1 for the
-// current key, 2 for an older key that is still accepted (a new ticket is issued).
+// current key, 2 for a key that is still accepted but whose tickets should be replaced (a
+// new ticket is issued).
 int ServerContext::ticket_key(unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
                               EVP_MAC_CTX* mac, int encrypt) {
   const TicketKey* key = nullptr;

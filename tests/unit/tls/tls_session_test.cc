@@ -329,6 +329,11 @@ TEST_F(ResumptionTest, SecondConnectionResumes) {
     EXPECT_TRUE(second->client.session->resumed()) << static_cast<int>(v);
     EXPECT_TRUE(second->server.session->resumed());
     EXPECT_EQ(second->client.session->verified_name(), kName);
+    // Each resumption brings a fresh ticket, so every later connection resumes too.
+    for (int i = 0; i < 3; ++i) {
+      second = connect(*cc, *sc, by_name(), 7);
+      EXPECT_TRUE(second->client.session->resumed()) << static_cast<int>(v) << " round " << i;
+    }
     // Another upstream key has no session to offer.
     auto other = connect(*cc, *sc, by_name(), 8);
     EXPECT_FALSE(other->client.session->resumed());
