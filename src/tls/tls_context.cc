@@ -40,10 +40,14 @@ std::variant<bool, TlsError> apply_protocol(SSL_CTX* ctx, const ProtocolConfig& 
   // compression is off (CRIME).
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   // Partial writes let a session hand records to TCP as they are made; the moving buffer
-  // lets the caller retry from a buffer that was compacted meanwhile; released buffers keep
-  // an idle session small (OpenSSL frees its record buffers whenever they are empty).
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  // lets the caller retry from a buffer that was compacted meanwhile. SSL_MODE_RELEASE_BUFFERS
+  // is not set: it frees and reallocates both 17 kB record buffers around every record,
+  // an allocation per packet. TlsSession::release_buffers() frees them when a session
+  // goes idle instead.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read ahead: one stream read takes in as many records as have arrived, not a header
+  // and then a body per record.
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (!SSL_CTX_set_min_proto_version(ctx, static_cast<int>(p.min_version)) ||
       !SSL_CTX_set_max_proto_version(ctx, static_cast<int>(p.max_version))) {
     return failure("cannot set the protocol versions");

@@ -352,6 +352,8 @@ TlsResult TlsSession::shutdown() {
   return result_of(r);
 }
 
+bool TlsSession::release_buffers() noexcept { return SSL_free_buffers(ssl_) == 1; }
+
 bool TlsSession::close_notify_sent() const noexcept { return close_notify_sent_; }
 
 bool TlsSession::close_notify_received() const noexcept {

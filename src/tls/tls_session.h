@@ -109,6 +109,11 @@ class TlsSession {
   // handshake completes there is nothing to close: kDone, nothing sent.
   TlsResult shutdown();
 
+  // Frees OpenSSL's record buffers (about 17 kB each way) while the session is idle; they
+  // come back on the next read or write. False (nothing freed) while they hold bytes not
+  // yet passed on. The dataplane calls it when a session has nothing outstanding.
+  bool release_buffers() noexcept;
+
   TlsState state() const noexcept { return state_; }
   const std::string& failure() const noexcept { return failure_; }  // empty unless kFailed
   bool is_client() const noexcept { return client_ != nullptr; }
