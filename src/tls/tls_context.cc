@@ -220,7 +220,7 @@ bool ServerContext::rotate_ticket_key(uint64_t now_us) {
 }
 
 void ServerContext::advance(uint64_t now_us) {
-  if (rotation_us_ != 0 && now_us - last_rotation_us_ >= rotation_us_) rotate_ticket_key(now_us);
+  if (rotation_us_ != 0 && now_us >= last_rotation_us_ + rotation_us_) rotate_ticket_key(now_us);
 }
 
 int ServerContext::ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,

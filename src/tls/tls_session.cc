@@ -167,7 +167,9 @@ std::variant<std::unique_ptr<TlsSession>, TlsError> TlsSession::client(ClientCon
       ASN1_OCTET_STRING_free(ip);
       ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s.ssl_), auth.name.c_str()) == 1;
     } else {
-      SSL_set_hostflags(s.ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      // Names only from the subjectAltName, never the subject's CN (RFC 6125 6.4.4, which
+      // OpenSSL otherwise falls back to); a wildcard only as a whole left-most label.
+      SSL_set_hostflags(s.ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       ok = SSL_set1_host(s.ssl_, auth.name.c_str()) == 1 && SSL_set_tlsext_host_name(s.ssl_, auth.name.c_str()) == 1;
     }
     if (!ok) return TlsError{"authentication name '" + auth.name + "': " + take_openssl_errors()};

@@ -14,7 +14,8 @@
 //
 // Client authentication follows the RFC 8310 strict profile, as stubby and unbound do:
 //   - name given: the chain must verify to a trust anchor of the context's CA file and
-//     the certificate must match the name (SSL_set1_host; no partial wildcards); SNI
+//     the certificate must match the name (SSL_set1_host; subjectAltName only, never the
+//     subject CN; no partial wildcards); SNI
 //     carries the name. A name that is an address literal is matched against the IP
 //     SANs instead, and no SNI is sent;
 //   - pins given: one certificate of the chain must have one of the SPKI SHA-256 digests

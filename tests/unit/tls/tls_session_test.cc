@@ -277,6 +277,12 @@ TEST_F(CertificateTest, WrongNameRefused) {
   EXPECT_EQ(client_verdict(pki.leaf("DNS:*.example.test").get(), by_name()), "");
 }
 
+TEST_F(CertificateTest, NameOnlyFromTheSubjectAltName) {
+  // The right name in the CN, none among the DNS SANs: not a match (RFC 6125 6.4.4).
+  EXPECT_EQ(client_verdict(pki.leaf(std::string("IP:") + kAddress).get(), by_name()),
+            "certificate verify failed: hostname mismatch");
+}
+
 TEST_F(CertificateTest, UntrustedIssuerRefused) {
   X509Ptr rogue_leaf = make_cert(spec(kName, false, pki.san), pki.leaf_key.get(), pki.rogue_root.get(),
                                  pki.rogue_key.get());
