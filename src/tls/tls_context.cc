@@ -89,7 +89,6 @@ std::variant<std::unique_ptr<ClientContext>, TlsError> ClientContext::create(con
   // Sessions are kept here, per upstream, not in OpenSSL's cache: the new-session callback
   // (installed by TlsSession) stores each one as it arrives.
   SSL_CTX_set_session_cache_mode(c->ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-  SSL_CTX_set_app_data(c->ctx_, c.get());
   return c;
 }
 
