@@ -183,3 +183,26 @@ def tcp_segments():
 
 
 write("tcp", tcp_segments())
+
+
+def dot_streams():
+    """Inputs for fuzz_dot_framing: a control byte (bits 0-1 the message limit: 65535, 512,
+    12, 1; bit 2 tiny chunks), three bytes seeding the chunk sizes, then a DoT stream: the
+    queries and responses above, each with its 2-byte length (RFC 7766 8)."""
+    import struct
+
+    def framed(msgs):
+        return b"".join(struct.pack("!H", len(m)) + m for m in msgs)
+
+    out = [
+        b"\x00\x12\x34\x56" + framed(qs),                       # a pipelined burst of queries
+        b"\x04\x00\x00\x07" + framed(rs),                       # answers, cut into tiny chunks
+        b"\x01\xab\xcd\xef" + framed(qs[:3] + rs[:2]),          # 512-byte limit, mixed
+        b"\x00\x01\x02\x03" + framed(qs[:2]) + b"\x00\x00" + framed(rs[:1]),  # a zero-length frame
+        b"\x02\x10\x20\x30" + framed(rs[:3]),                   # 12-byte limit: everything skipped
+        b"\x00\x55\x55\x55" + framed(qs[:1]) + b"\x01\x00" + b"\x00" * 40,    # a partial tail
+    ]
+    return out
+
+
+write("dot_framing", dot_streams())

@@ -1,0 +1,586 @@
+// Tests for tls/tls_session.h: client and server sessions joined in memory: handshakes,
+// DoT traffic both ways over awkward streams, close_notify, and the failure reasons.
+#include "tls/tls_session.h"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+
+#include <numeric>
+
+#include "tls/dot_framing.h"
+#include "tls_fixture.h"
+
+namespace dotgate::tls {
+namespace {
+
+using namespace testutil;
+
+class TlsSessionTest : public TlsFixture {};
+
+// A DNS-looking message of `len` bytes whose content depends on `seed`.
+std::vector<uint8_t> message(size_t len, uint8_t seed) {
+  std::vector<uint8_t> m(len);
+  for (size_t i = 0; i < len; ++i) m[i] = static_cast<uint8_t>(seed * 31 + i);
+  return m;
+}
+
+std::vector<std::vector<uint8_t>> messages_in(const std::vector<uint8_t>& stream) {
+  DotReassembler r;
+  r.feed(stream.data(), stream.size());
+  std::vector<std::vector<uint8_t>> out;
+  const uint8_t* m;
+  size_t len;
+  while (r.next(&m, &len) == FrameResult::kMessage) out.emplace_back(m, m + len);
+  EXPECT_FALSE(r.in_frame());
+  return out;
+}
+
+TEST_F(TlsSessionTest, HandshakeReportsWhatWasNegotiated) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = join(*cc, *sc, by_name());
+  EXPECT_EQ(link->client.session->state(), TlsState::kHandshaking);
+  EXPECT_EQ(link->client.session->handshake(), TlsResult::kWantInput);  // ClientHello out
+  EXPECT_EQ(link->server.session->handshake(), TlsResult::kWantInput);  // nothing arrived yet
+  link->pump();
+  ASSERT_TRUE(link->established()) << link->client.session->failure() << " / " << link->server.session->failure();
+  TlsSession& c = *link->client.session;
+  EXPECT_EQ(c.version(), "TLSv1.3");
+  EXPECT_EQ(link->server.session->version(), "TLSv1.3");
+  EXPECT_EQ(c.cipher(), link->server.session->cipher());
+  EXPECT_EQ(c.alpn(), "dot");
+  EXPECT_EQ(link->server.session->alpn(), "dot");
+  EXPECT_EQ(c.verified_name(), kName);
+  EXPECT_FALSE(c.resumed());
+  EXPECT_TRUE(c.failure().empty());
+  EXPECT_EQ(c.handshake(), TlsResult::kDone);  // idempotent once established
+}
+
+// Pipelined DoT both ways: a burst of queries coalesced into one write, answers back in
+// another order, over a stream with the given knobs.
+void exchange(Link& link, size_t queries) {
+  DotWriter out;
+  std::vector<std::vector<uint8_t>> sent;
+  for (size_t i = 0; i < queries; ++i) {
+    sent.push_back(message(40 + i * 7 % 90, static_cast<uint8_t>(i)));
+    ASSERT_TRUE(out.append(sent.back().data(), sent.back().size()));
+  }
+  link.client.to_send.assign(out.data(), out.data() + out.size());
+  link.pump();
+  ASSERT_TRUE(link.client.to_send.empty());
+  const auto got = messages_in(link.server.received);
+  ASSERT_EQ(got, sent);
+  DotWriter back;
+  std::vector<std::vector<uint8_t>> answers;
+  for (size_t i = queries; i-- > 0;) {
+    answers.push_back(message(200 + i, static_cast<uint8_t>(i + 100)));
+    back.append(answers.back().data(), answers.back().size());
+  }
+  link.server.to_send.assign(back.data(), back.data() + back.size());
+  link.pump();
+  EXPECT_EQ(messages_in(link.client.received), answers);
+}
+
+TEST_F(TlsSessionTest, PipelinedMessagesBothWays) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  exchange(*link, 32);
+}
+
+TEST_F(TlsSessionTest, OneByteAtATime) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = join(*cc, *sc, by_name());
+  for (Endpoint* e : {&link->client.end, &link->server.end}) {
+    e->chunk = 1;
+    e->room_per_round = 1;      // every second write call finds the stream full
+    e->deliver_per_round = 1;
+  }
+  const size_t rounds = link->pump();
+  ASSERT_TRUE(link->established()) << link->client.session->failure();
+  EXPECT_GT(rounds, 1000u);  // the handshake really crossed byte by byte
+  exchange(*link, 5);
+}
+
+TEST_F(TlsSessionTest, DelayedAndSplitDelivery) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = join(*cc, *sc, by_name());
+  link->client.end.deliver_per_round = 7;  // the server's bytes trickle in
+  link->server.end.deliver_per_round = 13;
+  link->client.end.room_per_round = 100;
+  link->pump();
+  ASSERT_TRUE(link->established()) << link->client.session->failure();
+  exchange(*link, 12);
+}
+
+TEST_F(TlsSessionTest, LargeWritesThroughAFullStream) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  link->client.end.room_per_round = 1000;  // far below one full record
+  link->client.end.room = 1000;
+  std::vector<uint8_t> big(100'000);
+  std::iota(big.begin(), big.end(), 0);
+  // The first write takes one record's worth at most before the stream fills.
+  size_t taken = 0;
+  EXPECT_EQ(link->client.session->write(big.data(), big.size(), &taken), TlsResult::kWantOutput);
+  EXPECT_LT(taken, big.size());
+  link->client.to_send.assign(big.begin() + static_cast<long>(taken), big.end());
+  link->pump();
+  ASSERT_EQ(link->server.received.size(), big.size());
+  EXPECT_EQ(link->server.received, big);
+}
+
+TEST_F(TlsSessionTest, ReleaseBuffersWhenIdle) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  EXPECT_TRUE(link->client.session->release_buffers());
+  EXPECT_TRUE(link->server.session->release_buffers());
+  // Two records arrive together; read ahead takes both in, and while the second is still
+  // unread the buffer cannot go.
+  const std::vector<uint8_t> a = message(100, 1), b = message(50, 2);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  ASSERT_EQ(link->server.session->write(b.data(), b.size(), &taken), TlsResult::kDone);
+  link->client.end.round();
+  uint8_t buf[256];
+  size_t got = 0;
+  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
+  EXPECT_FALSE(link->client.session->release_buffers());
+  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), b);
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  EXPECT_TRUE(link->client.session->release_buffers());
+  // A record waiting for room in the stream keeps the write buffer.
+  link->client.end.room = 0;
+  EXPECT_EQ(link->client.session->write(a.data(), a.size(), &taken), TlsResult::kWantOutput);
+  EXPECT_FALSE(link->client.session->release_buffers());
+  link->client.to_send = a;
+  link->pump();
+  EXPECT_EQ(link->server.received, a);
+  EXPECT_TRUE(link->client.session->release_buffers());
+  link->server.received.clear();
+  exchange(*link, 3);  // and they come back when needed
+}
+
+TEST_F(TlsSessionTest, CloseNotifyBothWays) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  EXPECT_FALSE(link->server.session->close_notify_received());
+  link->client.close_requested = true;
+  link->pump();
+  EXPECT_TRUE(link->client.session->close_notify_sent());
+  EXPECT_TRUE(link->server.saw_closed);
+  EXPECT_TRUE(link->server.session->close_notify_received());
+  EXPECT_EQ(link->server.session->state(), TlsState::kClosed);
+  EXPECT_EQ(link->client.session->state(), TlsState::kEstablished);  // may still read
+  link->server.close_requested = true;
+  link->pump();
+  EXPECT_TRUE(link->client.saw_closed);
+  EXPECT_EQ(link->client.session->state(), TlsState::kClosed);
+  size_t taken = 1;
+  const uint8_t x = 0;
+  EXPECT_EQ(link->client.session->write(&x, 1, &taken), TlsResult::kClosed);
+  EXPECT_EQ(taken, 0u);
+}
+
+TEST_F(TlsSessionTest, StreamEndWithoutCloseNotifyIsTruncation) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  link->client.end.fin = true;  // the server's TCP FIN, no close_notify before it
+  link->pump();
+  EXPECT_EQ(link->client.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->client.session->failure(), "unexpected eof while reading");
+}
+
+TEST_F(TlsSessionTest, StrictModeNeedsANameOrAPin) {
+  auto cc = client_context();
+  Endpoint e;
+  EXPECT_NE(error_of(TlsSession::client(*cc, e, ClientAuth{}, 0)).find("cannot be authenticated"),
+            std::string::npos);
+}
+
+// --- certificate checks ------------------------------------------------------------------
+
+// Connects to a server presenting `leaf` (chain: leaf + the trusted intermediate, or
+// `extra_chain` instead) and returns the client's failure ("" if it authenticated).
+class CertificateTest : public TlsFixture {
+ protected:
+  std::string client_verdict(X509* leaf, const ClientAuth& auth, std::unique_ptr<Link>* out = nullptr,
+                             X509* extra_chain = nullptr) {
+    auto cc = client_context();
+    auto sc = server_context({}, leaf, extra_chain);
+    auto link = connect(*cc, *sc, auth);
+    std::string verdict = link->client.session->failure();
+    if (verdict.empty() && !link->established()) verdict = "not established";
+    if (!verdict.empty()) {
+      // The server hears about it through the client's alert.
+      EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+    }
+    if (out) *out = std::move(link);
+    return verdict;
+  }
+};
+
+TEST_F(CertificateTest, ValidChainAndNameAccepted) {
+  std::unique_ptr<Link> link;
+  EXPECT_EQ(client_verdict(pki.leaf().get(), by_name(), &link), "");
+  EXPECT_EQ(link->client.session->verified_name(), kName);
+}
+
+TEST_F(CertificateTest, NameMatchIsCaseInsensitiveAndTrailingDotFree) {
+  EXPECT_EQ(client_verdict(pki.leaf().get(), by_name("DNS.Example.TEST")), "");
+}
+
+TEST_F(CertificateTest, AddressAsAuthenticationName) {
+  // A name that is an IP literal is checked against the IP SAN (and sent without SNI,
+  // which may not carry addresses, RFC 6066 3).
+  std::unique_ptr<Link> link;
+  EXPECT_EQ(client_verdict(pki.leaf().get(), by_name(kAddress), &link), "");
+  EXPECT_EQ(SSL_get_servername(link->server.session->native(), TLSEXT_NAMETYPE_host_name), nullptr);
+  EXPECT_EQ(client_verdict(pki.leaf().get(), by_name("192.0.2.54")), "certificate verify failed: IP address mismatch");
+}
+
+TEST_F(CertificateTest, SniCarriesTheName) {
+  std::unique_ptr<Link> link;
+  ASSERT_EQ(client_verdict(pki.leaf().get(), by_name(), &link), "");
+  EXPECT_STREQ(SSL_get_servername(link->server.session->native(), TLSEXT_NAMETYPE_host_name), kName);
+}
+
+TEST_F(CertificateTest, ExpiredRefused) {
+  EXPECT_EQ(client_verdict(pki.leaf("", -10 * kDay, -kDay).get(), by_name()),
+            "certificate verify failed: certificate has expired");
+}
+
+TEST_F(CertificateTest, NotYetValidRefused) {
+  EXPECT_EQ(client_verdict(pki.leaf("", kDay, 10 * kDay).get(), by_name()),
+            "certificate verify failed: certificate is not yet valid");
+}
+
+TEST_F(CertificateTest, WrongNameRefused) {
+  EXPECT_EQ(client_verdict(pki.leaf("DNS:other.example.test").get(), by_name()),
+            "certificate verify failed: hostname mismatch");
+  // Wildcards match one whole label only.
+  EXPECT_EQ(client_verdict(pki.leaf("DNS:d*.example.test").get(), by_name()),
+            "certificate verify failed: hostname mismatch");
+  EXPECT_EQ(client_verdict(pki.leaf("DNS:*.example.test").get(), by_name()), "");
+}
+
+TEST_F(CertificateTest, NameOnlyFromTheSubjectAltName) {
+  // The right name in the CN, none among the DNS SANs: not a match (RFC 6125 6.4.4).
+  EXPECT_EQ(client_verdict(pki.leaf(std::string("IP:") + kAddress).get(), by_name()),
+            "certificate verify failed: hostname mismatch");
+}
+
+TEST_F(CertificateTest, UntrustedIssuerRefused) {
+  X509Ptr rogue_leaf = make_cert(spec(kName, false, pki.san), pki.leaf_key.get(), pki.rogue_root.get(),
+                                 pki.rogue_key.get());
+  EXPECT_EQ(client_verdict(rogue_leaf.get(), by_name()),
+            "certificate verify failed: unable to get local issuer certificate");
+  // Self-signed, with the right name.
+  X509Ptr self = make_cert(spec(kName, false, pki.san), pki.leaf_key.get());
+  EXPECT_EQ(client_verdict(self.get(), by_name()), "certificate verify failed: self-signed certificate");
+}
+
+TEST_F(CertificateTest, PinOnLeafIntermediateOrRootAccepted) {
+  X509Ptr leaf = pki.leaf();
+  for (X509* pinned : {leaf.get(), pki.inter.get(), pki.root.get()}) {
+    EXPECT_EQ(client_verdict(leaf.get(), ClientAuth{kName, {spki_pin(pinned)}}), "");
+  }
+  // Any one of several pins (a backup pin first).
+  EXPECT_EQ(client_verdict(leaf.get(), ClientAuth{kName, {spki_pin(pki.rogue_root.get()), spki_pin(leaf.get())}}), "");
+}
+
+TEST_F(CertificateTest, PinMismatchRefusedEvenWithAValidChain) {
+  EXPECT_EQ(client_verdict(pki.leaf().get(), ClientAuth{kName, {spki_pin(pki.rogue_root.get())}}),
+            "certificate verify failed: no certificate in the chain matches a pinned SPKI");
+}
+
+TEST_F(CertificateTest, PinsAloneAuthenticateWithoutATrustAnchor) {
+  // A self-signed certificate with no usable name, known only by its key (RFC 7858 4.2).
+  X509Ptr self = make_cert(spec("anything", false, "DNS:unrelated.test"), pki.leaf_key.get());
+  std::unique_ptr<Link> link;
+  EXPECT_EQ(client_verdict(self.get(), ClientAuth{"", {spki_pin(self.get())}}, &link), "");
+  EXPECT_EQ(link->client.session->verified_name(), "");
+  EXPECT_EQ(client_verdict(self.get(), ClientAuth{"", {spki_pin(pki.root.get())}}),
+            "certificate verify failed: no certificate in the chain matches a pinned SPKI");
+  // Under an untrusted CA the server sends along, a pin on that CA vouches for the leaf it
+  // signed (the signature is checked even though the CA is not a trust anchor).
+  X509Ptr rogue_leaf = make_cert(spec(kName, false, pki.san), pki.leaf_key.get(), pki.rogue_root.get(),
+                                 pki.rogue_key.get());
+  EXPECT_EQ(client_verdict(rogue_leaf.get(), ClientAuth{"", {spki_pin(pki.rogue_root.get())}}, nullptr,
+                           pki.rogue_root.get()),
+            "");
+  // A certificate the server merely sends along, which signed nothing in the chain, does
+  // not count: here the trusted intermediate, sent with a leaf it did not sign.
+  EXPECT_EQ(client_verdict(rogue_leaf.get(), ClientAuth{"", {spki_pin(pki.inter.get())}}, nullptr, pki.inter.get()),
+            "certificate verify failed: no certificate in the chain matches a pinned SPKI");
+  // Nor does a CA certificate with the issuer's name and a key of the attacker's, which
+  // cannot have made the leaf's signature.
+  KeyPtr other = make_key();
+  X509Ptr fake_root = make_cert(spec("rogue root", true), other.get());
+  EXPECT_EQ(client_verdict(rogue_leaf.get(), ClientAuth{"", {spki_pin(fake_root.get())}}, nullptr, fake_root.get()),
+            "certificate verify failed: no certificate in the chain matches a pinned SPKI");
+}
+
+TEST_F(CertificateTest, PinsAloneStillCheckDates) {
+  X509Ptr expired = make_cert(spec("old", false, "", -10 * kDay, -kDay), pki.leaf_key.get());
+  EXPECT_EQ(client_verdict(expired.get(), ClientAuth{"", {spki_pin(expired.get())}}),
+            "certificate verify failed: certificate has expired");
+}
+
+TEST_F(CertificateTest, PinsWithANameNeedBoth) {
+  X509Ptr wrong = pki.leaf("DNS:other.example.test");
+  EXPECT_EQ(client_verdict(wrong.get(), ClientAuth{kName, {spki_pin(wrong.get())}}),
+            "certificate verify failed: hostname mismatch");
+  X509Ptr rogue_leaf = make_cert(spec(kName, false, pki.san), pki.leaf_key.get(), pki.rogue_root.get(),
+                                 pki.rogue_key.get());
+  EXPECT_EQ(client_verdict(rogue_leaf.get(), ClientAuth{kName, {spki_pin(rogue_leaf.get())}}),
+            "certificate verify failed: unable to get local issuer certificate");
+}
+
+// --- resumption --------------------------------------------------------------------------
+
+class ResumptionTest : public TlsFixture {};
+
+TEST_F(ResumptionTest, SecondConnectionResumes) {
+  for (const TlsVersion v : {TlsVersion::kTls13, TlsVersion::kTls12}) {
+    ClientConfig config;
+    config.protocol.max_version = v;
+    auto cc = client_context(config);
+    auto sc = server_context();
+    auto first = connect(*cc, *sc, by_name(), 7);
+    ASSERT_TRUE(first->established());
+    EXPECT_FALSE(first->client.session->resumed());
+    EXPECT_EQ(cc->stored_sessions(), 1u);  // TLS 1.3: the ticket came in through read()
+    first.reset();                          // freed without close_notify, the ticket survives
+    auto second = connect(*cc, *sc, by_name(), 7);
+    ASSERT_TRUE(second->established()) << second->client.session->failure();
+    EXPECT_TRUE(second->client.session->resumed()) << static_cast<int>(v);
+    EXPECT_TRUE(second->server.session->resumed());
+    EXPECT_EQ(second->client.session->verified_name(), kName);
+    // Each resumption brings a fresh ticket, so every later connection resumes too.
+    for (int i = 0; i < 3; ++i) {
+      second = connect(*cc, *sc, by_name(), 7);
+      EXPECT_TRUE(second->client.session->resumed()) << static_cast<int>(v) << " round " << i;
+    }
+    // Another upstream key has no session to offer.
+    auto other = connect(*cc, *sc, by_name(), 8);
+    EXPECT_FALSE(other->client.session->resumed());
+  }
+}
+
+TEST_F(ResumptionTest, OnlyOfferedUnderTheSameAuthentication) {
+  auto cc = client_context();
+  auto sc = server_context();
+  X509Ptr leaf = pki.leaf();
+  connect(*cc, *sc, by_name(), 0);
+  // Same key, now with a pin: the stored session was not verified against that pin.
+  auto pinned = connect(*cc, *sc, ClientAuth{kName, {spki_pin(pki.rogue_root.get())}}, 0);
+  EXPECT_FALSE(pinned->client.session->resumed());
+  EXPECT_EQ(pinned->client.session->failure(),
+            "certificate verify failed: no certificate in the chain matches a pinned SPKI");
+}
+
+TEST_F(ResumptionTest, TicketKeyRotation) {
+  ServerConfig config;
+  config.ticket_key_rotation_us = 0;  // explicit rotations only
+  auto cc = client_context();
+  auto sc = server_context(config);
+  // Two upstream keys, so two tickets made under the first ticket key.
+  connect(*cc, *sc, by_name(), 0);
+  connect(*cc, *sc, by_name(), 1);
+  ASSERT_TRUE(sc->rotate_ticket_key(now_us));
+  EXPECT_TRUE(connect(*cc, *sc, by_name(), 0)->client.session->resumed());  // previous key still accepted
+  ASSERT_TRUE(sc->rotate_ticket_key(now_us));
+  // Key 1's ticket is two rotations old now.
+  EXPECT_FALSE(connect(*cc, *sc, by_name(), 1)->client.session->resumed());
+  // Key 0 got a fresh ticket (under the second key) when it resumed: still good.
+  EXPECT_TRUE(connect(*cc, *sc, by_name(), 0)->client.session->resumed());
+  EXPECT_EQ(sc->ticket_key_rotations(), 2u);
+}
+
+TEST_F(ResumptionTest, RotationOnTheInterval) {
+  ServerConfig config;
+  config.ticket_key_rotation_us = 60'000'000;
+  auto sc = server_context(config);
+  sc->advance(now_us + 59'000'000);
+  EXPECT_EQ(sc->ticket_key_rotations(), 0u);
+  sc->advance(now_us + 60'000'000);
+  EXPECT_EQ(sc->ticket_key_rotations(), 1u);
+  sc->advance(now_us + 119'000'000);
+  EXPECT_EQ(sc->ticket_key_rotations(), 1u);
+  sc->advance(now_us + 120'000'000);
+  EXPECT_EQ(sc->ticket_key_rotations(), 2u);
+}
+
+TEST_F(ResumptionTest, FailedHandshakeForgetsTheSession) {
+  auto cc = client_context();
+  auto sc = server_context();
+  connect(*cc, *sc, by_name(), 3);
+  ASSERT_EQ(cc->stored_sessions(), 1u);
+  auto link = join(*cc, *sc, by_name(), 3);
+  link->server.end.fin = true;  // the server's side of TCP closes mid-handshake
+  link->client.end.fin = true;
+  link->pump();
+  EXPECT_EQ(link->client.session->state(), TlsState::kFailed);
+  EXPECT_EQ(cc->stored_sessions(), 0u);
+}
+
+// --- protocol policy ---------------------------------------------------------------------
+
+class PolicyTest : public TlsFixture {};
+
+TEST_F(PolicyTest, RenegotiationRefusedByTheServer) {
+  ClientConfig config;
+  config.protocol.max_version = TlsVersion::kTls12;  // TLS 1.3 has no renegotiation
+  auto cc = client_context(config);
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  SSL* c = link->client.session->native();
+  // Our own client refuses to start one; a client that does not (the option cleared, as a
+  // hostile client would) is refused by the server.
+  EXPECT_EQ(SSL_renegotiate(c), 0);
+  ERR_clear_error();
+  SSL_clear_options(c, SSL_OP_NO_RENEGOTIATION);
+  ASSERT_EQ(SSL_renegotiate(c), 1);
+  link->client.to_send = {1, 2, 3};
+  link->pump();
+  EXPECT_EQ(SSL_num_renegotiations(link->server.session->native()), 0);
+  EXPECT_EQ(link->client.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->client.session->failure(), "no renegotiation");
+}
+
+TEST_F(PolicyTest, RenegotiationRefusedByTheClient) {
+  ClientConfig config;
+  config.protocol.max_version = TlsVersion::kTls12;
+  auto cc = client_context(config);
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  SSL* s = link->server.session->native();
+  SSL_clear_options(s, SSL_OP_NO_RENEGOTIATION);
+  ASSERT_EQ(SSL_renegotiate(s), 1);
+  link->server.to_send = {1, 2, 3};
+  link->pump();
+  EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->server.session->failure(), "no renegotiation");
+}
+
+TEST_F(PolicyTest, Tls12WithoutAeadRefusedByDefault) {
+  ClientConfig cbc_client;
+  cbc_client.protocol.max_version = TlsVersion::kTls12;
+  cbc_client.protocol.tls12_ciphers = "ECDHE-ECDSA-AES128-SHA256";
+  auto cc = client_context(cbc_client);
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->server.session->failure(), "no shared cipher");
+  EXPECT_EQ(link->client.session->failure(), "sslv3 alert handshake failure");
+  // And the other way: a CBC-only server, our default client.
+  ServerConfig cbc_server;
+  cbc_server.protocol.max_version = TlsVersion::kTls12;
+  cbc_server.protocol.tls12_ciphers = "ECDHE-ECDSA-AES128-SHA256";
+  auto cc2 = client_context();
+  auto sc2 = server_context(cbc_server);
+  auto link2 = connect(*cc2, *sc2, by_name());
+  EXPECT_EQ(link2->server.session->failure(), "no shared cipher");
+  // With the config's own list it is allowed.
+  auto cc3 = client_context(cbc_client);
+  auto link3 = connect(*cc3, *sc2, by_name());
+  ASSERT_TRUE(link3->established());
+  EXPECT_EQ(link3->client.session->cipher(), "ECDHE-ECDSA-AES128-SHA256");
+}
+
+TEST_F(PolicyTest, VersionLimits) {
+  ClientConfig tls12;
+  tls12.protocol.max_version = TlsVersion::kTls12;
+  ServerConfig tls13_only;
+  tls13_only.protocol.min_version = TlsVersion::kTls13;
+  ClientConfig tls13_only_client;
+  tls13_only_client.protocol.min_version = TlsVersion::kTls13;
+  ServerConfig tls12_server;
+  tls12_server.protocol.max_version = TlsVersion::kTls12;
+
+  auto c12 = client_context(tls12);
+  auto s_default = server_context();
+  auto link = connect(*c12, *s_default, by_name());
+  ASSERT_TRUE(link->established());
+  EXPECT_EQ(link->client.session->version(), "TLSv1.2");
+  EXPECT_EQ(link->client.session->cipher(), "ECDHE-ECDSA-AES128-GCM-SHA256");
+
+  auto s13 = server_context(tls13_only);
+  link = connect(*c12, *s13, by_name());
+  EXPECT_EQ(link->server.session->failure(), "unsupported protocol");
+  EXPECT_EQ(link->client.session->failure(), "tlsv1 alert protocol version");
+
+  auto c13 = client_context(tls13_only_client);
+  auto s12 = server_context(tls12_server);
+  link = connect(*c13, *s12, by_name());
+  EXPECT_EQ(link->client.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+}
+
+TEST_F(PolicyTest, Tls13SuitesConfigurable) {
+  ClientConfig config;
+  config.protocol.tls13_ciphersuites = "TLS_CHACHA20_POLY1305_SHA256";
+  auto cc = client_context(config);
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  EXPECT_EQ(link->client.session->cipher(), "TLS_CHACHA20_POLY1305_SHA256");
+}
+
+TEST_F(PolicyTest, Alpn) {
+  auto cc = client_context();
+  auto sc = server_context();
+  // Without ALPN: served.
+  auto link = join(*cc, *sc, by_name());
+  SSL_set_alpn_protos(link->client.session->native(), nullptr, 0);
+  link->pump();
+  ASSERT_TRUE(link->established());
+  EXPECT_EQ(link->server.session->alpn(), "");
+  // "dot" among others: chosen.
+  link = join(*cc, *sc, by_name());
+  static const unsigned char h2_dot[] = {2, 'h', '2', 3, 'd', 'o', 't'};
+  SSL_set_alpn_protos(link->client.session->native(), h2_dot, sizeof h2_dot);
+  link->pump();
+  ASSERT_TRUE(link->established());
+  EXPECT_EQ(link->client.session->alpn(), "dot");
+  // Only another protocol: refused.
+  link = join(*cc, *sc, by_name());
+  static const unsigned char h2[] = {2, 'h', '2'};
+  SSL_set_alpn_protos(link->client.session->native(), h2, sizeof h2);
+  link->pump();
+  EXPECT_EQ(link->client.session->failure(), "tlsv1 alert no application protocol");
+  EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+}
+
+TEST_F(PolicyTest, GarbageFromThePeerFailsCleanly) {
+  auto sc = server_context();
+  auto link = std::make_unique<Link>();
+  link->server.session = ok(TlsSession::server(*sc, link->server.end));
+  const std::string junk = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
+  link->server.end.inbox.assign(junk.begin(), junk.end());
+  link->server.step();
+  EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+  EXPECT_FALSE(link->server.session->failure().empty());
+  size_t got = 0;
+  uint8_t buf[16];
+  EXPECT_EQ(link->server.session->read(buf, sizeof buf, &got), TlsResult::kFailed);
+}
+
+}  // namespace
+}  // namespace dotgate::tls
