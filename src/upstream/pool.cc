@@ -122,6 +122,7 @@ uint64_t UpstreamPool::next_random() noexcept {
 }
 
 size_t UpstreamPool::connection_upstream(ConnId conn) const noexcept { return conns_[conn].upstream; }
+uint32_t UpstreamPool::connection_outstanding(ConnId conn) const noexcept { return conns_[conn].outstanding; }
 size_t UpstreamPool::upstream_count() const noexcept { return upstreams_.size(); }
 size_t UpstreamPool::connection_count() const noexcept { return conns_.size(); }
 

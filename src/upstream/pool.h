@@ -163,6 +163,7 @@ class UpstreamPool {
   size_t connection_count() const noexcept;  // ConnIds: 0 .. count-1
   // The upstream a ConnId belongs to (fixed for the pool's life).
   size_t connection_upstream(ConnId conn) const noexcept;
+  uint32_t connection_outstanding(ConnId conn) const noexcept;  // queries in flight on it
 
  private:
   struct Upstream;

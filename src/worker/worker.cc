@@ -1,0 +1,1292 @@
+#include "worker/worker.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "dns/builder.h"
+#include "dns/message.h"
+#include "dns/query.h"
+#include "dns/wire.h"
+#include "net/ethernet.h"
+#include "net/ipv4.h"
+#include "net/ipv6.h"
+#include "tls/dot_framing.h"
+#include "tls/tls_session.h"
+#include "util/byte_order.h"
+#include "util/hash.h"
+
+namespace dotgate::worker {
+
+namespace {
+
+constexpr size_t kMaxClientQuery = 512;       // longer UDP queries are answered FORMERR
+constexpr size_t kMinPacketBuffer = 2048;     // every PacketIo buffer holds at least this
+constexpr size_t kReadChunk = 16 * 1024;      // plaintext read from TLS at a time
+
+uint32_t seconds(uint64_t us) { return static_cast<uint32_t>(us / 1'000'000); }
+uint64_t millis(uint64_t us) { return us / 1000; }
+
+net::IpAddr ip4(uint32_t a) {
+  net::IpAddr r;
+  r.v4 = a;
+  return r;
+}
+net::IpAddr ip6(const net::Ipv6Addr& a) {
+  net::IpAddr r;
+  r.v6 = true;
+  r.v6addr = a;
+  return r;
+}
+
+}  // namespace
+
+// What a client waiting for an upstream answer needs for its reply.
+struct Waiting {
+  enum Kind : uint8_t { kFree, kUdp, kStream, kPrefetch };
+  Kind kind = kFree;
+  uint32_t gen = 0;
+  bool v6 = false;
+  net::TcpConn conn = net::kNoConn;  // kStream: the client's TCP or DoT connection...
+  uint32_t conn_gen = 0;             // ...while it is this one
+  net::IpAddr client;
+  uint16_t client_port = 0;
+  uint16_t local_port = 0;
+  net::MacAddr mac;  // the frame's source: replies go back the way the query came
+  uint16_t query_len = 0;
+  uint8_t query[kMaxClientQuery];
+};
+
+class Worker::Impl {
+ public:
+  Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us);
+
+  // A CipherStream over one of our TCP connections.
+  class TcpStream final : public tls::CipherStream {
+   public:
+    TcpStream(Impl& w, bool v6, net::TcpConn c) : w_(w), v6_(v6), c_(c) {}
+    size_t receive(uint8_t* out, size_t cap) override {
+      return v6_ ? w_.tcp6_.receive(c_, out, cap, w_.now_us_) : w_.tcp4_.receive(c_, out, cap, w_.now_us_);
+    }
+    size_t send(const uint8_t* data, size_t len) override {
+      return v6_ ? w_.tcp6_.send(c_, data, len, w_.now_us_) : w_.tcp4_.send(c_, data, len, w_.now_us_);
+    }
+    bool ended() const override { return v6_ ? w_.tcp6_.peer_closed(c_) : w_.tcp4_.peer_closed(c_); }
+
+   private:
+    Impl& w_;
+    bool v6_;
+    net::TcpConn c_;
+  };
+
+  // One upstream connection slot of a pool: TCP, then TLS (or plaintext in opportunistic
+  // mode after TLS failed), DoT framing both ways.
+  struct Link {
+    bool active = false;  // the pool opened it and has not closed it
+    bool v6 = false;
+    bool tls = true;
+    bool ready = false;   // the pool was told on_connected
+    net::TcpConn tcp = net::kNoConn;
+    std::unique_ptr<TcpStream> stream;
+    std::unique_ptr<tls::TlsSession> session;
+    tls::DotReassembler reassembler{tls::kMaxDnsMessage, 4096};
+    tls::DotWriter writer{64 * 1024};
+    bool dirty = false;  // the writer holds bytes to send
+  };
+
+  // A client connection: DNS over TCP (RFC 7766) or DoT (RFC 7858), pipelined, answered in
+  // any order as answers come.
+  struct Client {
+    uint32_t gen = 0;
+    bool v6 = false;
+    bool dot = false;
+    const ListenerConfig* listener = nullptr;
+    net::TcpConn tcp = net::kNoConn;
+    std::unique_ptr<TcpStream> stream;
+    std::unique_ptr<tls::TlsSession> session;
+    tls::DotReassembler reassembler{tls::kMaxDnsMessage, 0};
+    tls::DotWriter writer{32 * 1024};
+    uint32_t waiting = 0;  // its queries still with an upstream
+  };
+
+  // The pool's view of its links.
+  class PoolTransport final : public upstream::Transport {
+   public:
+    PoolTransport(Impl& w, uint32_t pool) : w_(w), pool_(pool) {}
+    void open(upstream::ConnId c, const upstream::UpstreamSpec& u, bool tls) override {
+      w_.link_open(pool_, c, u, tls);
+    }
+    void send(upstream::ConnId c, const uint8_t* msg, size_t len) override { w_.link_send(pool_, c, msg, len); }
+    void close(upstream::ConnId c) override { w_.link_close(pool_, c); }
+
+   private:
+    Impl& w_;
+    uint32_t pool_;
+  };
+
+  class Sink final : public upstream::AnswerSink {
+   public:
+    explicit Sink(Impl& w) : w_(w) {}
+    void on_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response& r,
+                   const uint16_t* ttl_offsets) override {
+      w_.on_upstream_answer(token, msg, len, r, ttl_offsets);
+    }
+    void on_failure(uint64_t token, upstream::Failure) override { w_.on_upstream_failure(token); }
+
+   private:
+    Impl& w_;
+  };
+
+  template <class F>
+  class TcpEvents final : public net::BasicTcpHandler<F> {
+   public:
+    TcpEvents(Impl& w, bool v6) : w_(w), v6_(v6) {}
+    void send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len) override {
+      w_.send_segment(remote, seg, len);
+    }
+    void on_accept(net::TcpConn c) override { w_.tcp_accepted(v6_, c); }
+    void on_connected(net::TcpConn c) override { w_.tcp_connected(v6_, c); }
+    void on_readable(net::TcpConn c) override { w_.tcp_readable(v6_, c); }
+    void on_writable(net::TcpConn c) override { w_.tcp_writable(v6_, c); }
+    void on_closed(net::TcpConn c, net::TcpCloseReason why) override { w_.tcp_closed(v6_, c, why); }
+
+   private:
+    Impl& w_;
+    bool v6_;
+  };
+
+  void receive(uint64_t handle, uint64_t now_us);
+  void poll(uint64_t now_us);
+  void announce(uint64_t now_us);
+
+  // Frames out.
+  uint64_t alloc(uint8_t** data);
+  void transmit(uint64_t handle, size_t len);
+  void send_segment(uint32_t remote, const uint8_t* seg, size_t len);
+  void send_segment(const net::Ipv6Addr& remote, const uint8_t* seg, size_t len);
+  void route4(uint64_t handle, uint32_t dst);
+  void route6(uint64_t handle, const net::Ipv6Addr& dst);
+  void run_actions4();
+  void run_actions6();
+  void send_udp(bool v6, const net::IpAddr& dst, const net::MacAddr& mac, uint16_t src_port, uint16_t dst_port,
+                uint64_t handle, size_t payload_len);
+  uint8_t* udp_payload(bool v6, uint8_t* frame) const;
+
+  // The query path.
+  void udp_query(bool v6, uint64_t rx, const net::MacAddr& mac, const net::IpAddr& src, const net::IpAddr& dst,
+                 uint16_t src_port, uint16_t dst_port, const uint8_t* msg, size_t len);
+  const ListenerConfig* listener_for(const net::IpAddr& dst, uint16_t port, bool udp) const;
+  bool allowed(const ListenerConfig& l, const net::IpAddr& client) const;
+  uint32_t pool_for(const dns::Query& q, const ListenerConfig& l) const;
+  bool forward(const dns::Query& q, const uint8_t* msg, uint32_t pool, Waiting::Kind kind, bool v6,
+               const net::IpAddr& client, uint16_t client_port, uint16_t local_port, const net::MacAddr& mac);
+  void on_upstream_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response& r,
+                          const uint16_t* ttl_offsets);
+  void on_upstream_failure(uint64_t token);
+  void reply_to_waiting(Waiting& w, const uint8_t* upstream_msg, size_t upstream_len);
+  Waiting* waiting_for(uint64_t token);
+  void release_waiting(Waiting& w);
+  void count_answer(const uint8_t* msg, size_t len);
+
+  // Upstream links.
+  Link& link(uint32_t pool, upstream::ConnId c) { return links_[link_base_[pool] + c]; }
+  void link_open(uint32_t pool, upstream::ConnId c, const upstream::UpstreamSpec& u, bool tls);
+  void link_send(uint32_t pool, upstream::ConnId c, const uint8_t* msg, size_t len);
+  void link_close(uint32_t pool, upstream::ConnId c);
+  void link_flush(Link& l);
+  void link_drive(uint32_t index, uint64_t now_us);
+  void link_lost(uint32_t index, bool tls_failure);
+  void link_reset(Link& l);
+
+  // Client connections.
+  Client* client(bool v6, net::TcpConn c) { return (v6 ? clients6_ : clients4_)[c].get(); }
+  void client_drive(bool v6, net::TcpConn c);
+  void client_query(Client& cl, const uint8_t* msg, size_t len);
+  void client_send(Client& cl, const uint8_t* msg, size_t len);
+  void client_flush(Client& cl);
+  void client_end(bool v6, net::TcpConn c, bool abort);
+  void client_idle(uint32_t id);
+  void client_touch(const Client& cl);
+
+  // TCP events.
+  void tcp_accepted(bool v6, net::TcpConn c);
+  void tcp_connected(bool v6, net::TcpConn c);
+  void tcp_readable(bool v6, net::TcpConn c);
+  void tcp_writable(bool v6, net::TcpConn c);
+  void tcp_closed(bool v6, net::TcpConn c, net::TcpCloseReason why);
+  void tcp_abort(bool v6, net::TcpConn c) { v6 ? tcp6_.abort(c) : tcp4_.abort(c); }
+  void tcp_close(bool v6, net::TcpConn c) { v6 ? tcp6_.close(c, now_us_) : tcp4_.close(c, now_us_); }
+
+  // Which link (index + 1) each TCP connection of a family serves; 0: none (a client's
+  // connections are found in clients4_ / clients6_).
+  uint32_t& role(bool v6, net::TcpConn c) { return (v6 ? roles6_ : roles4_)[c]; }
+
+  WorkerConfig config_;
+  PacketIo& io_;
+  uint64_t now_us_;
+  WorkerStats stats_;
+  net::Ipv4Host host4_;
+  net::Ipv6Host host6_;
+  net::NeighborTable neighbors4_;
+  net::NeighborTable6 neighbors6_;
+  net::NeighborActions actions4_;
+  net::NeighborActions6 actions6_;
+  uint16_t ip_id_ = 1;
+  cache::Cache cache_;
+  TcpEvents<net::TcpIpv4> events4_;
+  TcpEvents<net::TcpIpv6> events6_;
+  net::TcpEngine tcp4_;
+  net::Tcp6Engine tcp6_;
+  std::vector<uint32_t> roles4_, roles6_;
+  std::vector<std::unique_ptr<Client>> clients4_, clients6_;
+  std::vector<uint32_t> client_gen4_, client_gen6_;
+  net::TimerWheel client_timers_;  // idle client connections: id = conn (+ tcp_connections for v6)
+  tls::LibraryContext tls_library_;
+  std::unique_ptr<tls::ClientContext> tls_client_;
+  std::unique_ptr<tls::ServerContext> tls_server_;
+  Sink sink_;
+  std::vector<std::unique_ptr<PoolTransport>> transports_;
+  std::vector<std::unique_ptr<upstream::UpstreamPool>> pools_;
+  upstream::ForwardZones zones_;
+  std::vector<size_t> link_base_;  // first link of each pool
+  std::vector<Link> links_;
+  std::vector<uint32_t> link_pool_;  // pool of each link
+  std::vector<uint32_t> dirty_links_;
+  struct Deferred {
+    uint32_t link;
+    bool tls_failure;
+  };
+  std::vector<Deferred> deferred_;  // link failures reported on the next poll
+  std::vector<Waiting> waiting_;
+  std::vector<uint32_t> free_waiting_;
+  uint32_t last_waiting_ = 0;  // the entry forward() just took
+  uint8_t read_buf_[kReadChunk];
+  uint8_t reply_buf_[tls::kMaxDnsMessage];
+};
+
+namespace {
+
+net::TcpConfig tcp4_config(const WorkerConfig& c) {
+  net::TcpConfig t;
+  t.local_address = c.ipv4.address;
+  t.max_connections = c.tcp_connections;
+  t.send_buffer = t.receive_buffer = std::max(c.client_tcp_buffer, c.upstream_tcp_buffer);
+  t.send_buffers = t.receive_buffers = std::min<uint32_t>(c.tcp_connections, 2048);
+  t.mss = static_cast<uint16_t>(c.mtu - net::kIpv4Header - net::kTcpHeader);
+  t.isn_secret = c.secret ^ 0x7c9u;
+  return t;
+}
+net::Tcp6Config tcp6_config(const WorkerConfig& c) {
+  net::Tcp6Config t;
+  t.local_address = c.ipv6.address;
+  t.max_connections = c.tcp_connections;
+  t.send_buffer = t.receive_buffer = std::max(c.client_tcp_buffer, c.upstream_tcp_buffer);
+  t.send_buffers = t.receive_buffers = std::min<uint32_t>(c.tcp_connections, 2048);
+  t.mss = static_cast<uint16_t>(c.mtu - net::kIpv6Header - net::kTcpHeader);
+  t.isn_secret = c.secret ^ 0x7c96u;
+  return t;
+}
+net::Ipv4HostConfig with_udp_ports(net::Ipv4HostConfig h, const std::vector<ListenerConfig>& ls) {
+  h.udp_ports = net::UdpPorts{{0, 0, 0, 0}};
+  size_t n = 0;
+  for (const ListenerConfig& l : ls) {
+    if (l.udp && !h.udp_ports.contains(l.port) && n < 4) h.udp_ports.ports[n++] = l.port;
+  }
+  return h;
+}
+net::Ipv6HostConfig with_udp_ports(net::Ipv6HostConfig h, const std::vector<ListenerConfig>& ls) {
+  h.udp_ports = net::UdpPorts{{0, 0, 0, 0}};
+  size_t n = 0;
+  for (const ListenerConfig& l : ls) {
+    if (l.udp && !h.udp_ports.contains(l.port) && n < 4) h.udp_ports.ports[n++] = l.port;
+  }
+  return h;
+}
+
+}  // namespace
+
+Worker::Impl::Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
+    : config_(config),
+      io_(io),
+      now_us_(now_us),
+      host4_(with_udp_ports(config.ipv4, config.listeners)),
+      host6_(with_udp_ports(config.ipv6, config.listeners)),
+      neighbors4_(net::NeighborConfig{}),
+      neighbors6_(net::NeighborConfig{}),
+      cache_(config.cache, util::mix64(config.secret, 0xcac4e)),
+      events4_(*this, false),
+      events6_(*this, true),
+      tcp4_(tcp4_config(config), events4_, now_us),
+      tcp6_(tcp6_config(config), events6_, now_us),
+      roles4_(config.tcp_connections, 0),
+      roles6_(config.tcp_connections, 0),
+      clients4_(config.tcp_connections),
+      clients6_(config.tcp_connections),
+      client_gen4_(config.tcp_connections, 0),
+      client_gen6_(config.tcp_connections, 0),
+      client_timers_(2 * config.tcp_connections, 1024, millis(now_us)),
+      sink_(*this) {
+  if (!config.has_ipv4 && !config.has_ipv6) throw std::runtime_error("the port has no IPv4 or IPv6 address");
+  if (config.pools.empty()) throw std::runtime_error("no upstream pool");
+  tls_library_ = tls::new_library_context();
+  if (!tls_library_) throw std::runtime_error("OpenSSL: cannot make a library context");
+  auto client = tls::ClientContext::create(config.tls_client, tls_library_.get());
+  if (auto* e = std::get_if<tls::TlsError>(&client)) throw std::runtime_error(e->message);
+  tls_client_ = std::move(std::get<std::unique_ptr<tls::ClientContext>>(client));
+  bool any_dot = false;
+  for (const ListenerConfig& l : config.listeners) {
+    if (l.tcp || l.dot) {
+      if (!l.address.v6 && config.has_ipv4) tcp4_.listen(l.port);
+      if (l.address.v6 && config.has_ipv6) tcp6_.listen(l.port);
+    }
+    any_dot = any_dot || l.dot;
+  }
+  if (any_dot) {
+    tls::ServerConfig sc;
+    sc.protocol = config.tls_client.protocol;
+    sc.certificate_chain_file = config.dot_certificate_file;
+    sc.private_key_file = config.dot_key_file;
+    auto server = tls::ServerContext::create(sc, tls_library_.get(), now_us);
+    if (auto* e = std::get_if<tls::TlsError>(&server)) throw std::runtime_error(e->message);
+    tls_server_ = std::move(std::get<std::unique_ptr<tls::ServerContext>>(server));
+  }
+
+  size_t links = 0;
+  for (uint32_t p = 0; p < config.pools.size(); ++p) {
+    upstream::PoolConfig pc = config.pools[p].pool;
+    pc.seed = util::mix64(config.secret, p + 1);
+    transports_.push_back(std::make_unique<PoolTransport>(*this, p));
+    pools_.push_back(std::make_unique<upstream::UpstreamPool>(pc, *transports_.back(), sink_, now_us));
+    link_base_.push_back(links);
+    links += pools_.back()->connection_count();
+    for (const std::string& zone : config.pools[p].zones) {
+      if (!zones_.add(zone, p)) throw std::runtime_error("forward zone \"" + zone + "\" is invalid or in two pools");
+    }
+  }
+  links_ = std::vector<Link>(links);
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    for (size_t k = 0; k < pools_[p]->connection_count(); ++k) link_pool_.push_back(p);
+  }
+  dirty_links_.reserve(links);
+  deferred_.reserve(links);
+  waiting_.resize(config.max_waiting);
+  free_waiting_.reserve(config.max_waiting);
+  for (uint32_t i = config.max_waiting; i-- > 0;) free_waiting_.push_back(i);
+}
+
+// ---- frames out ---------------------------------------------------------------------
+
+uint64_t Worker::Impl::alloc(uint8_t** data) {
+  size_t cap = 0;
+  const uint64_t h = io_.alloc(data, &cap);
+  if (h == 0 || cap < kMinPacketBuffer) {
+    if (h != 0) io_.release(h);
+    ++stats_.tx_no_buffer;
+    return 0;
+  }
+  return h;
+}
+
+void Worker::Impl::transmit(uint64_t handle, size_t len) {
+  io_.set_length(handle, len);
+  io_.transmit(handle);
+  ++stats_.frames_out;
+}
+
+void Worker::Impl::send_segment(uint32_t remote, const uint8_t* seg, size_t len) {
+  uint8_t* d;
+  const uint64_t h = alloc(&d);
+  if (h == 0) return;  // TCP retransmits
+  const size_t l2 = net::write_ethernet(d, net::MacAddr{}, config_.ipv4.mac, config_.ipv4.vlan_tci, net::kEtherIPv4);
+  if (l2 + net::kIpv4Header + len > kMinPacketBuffer) {
+    io_.release(h);
+    return;
+  }
+  std::memcpy(d + l2 + net::kIpv4Header, seg, len);
+  net::write_ipv4(d + l2, config_.ipv4.address, remote, net::kProtoTCP, len, ip_id_++);
+  io_.set_length(h, l2 + net::kIpv4Header + len);
+  route4(h, remote);
+}
+
+void Worker::Impl::send_segment(const net::Ipv6Addr& remote, const uint8_t* seg, size_t len) {
+  uint8_t* d;
+  const uint64_t h = alloc(&d);
+  if (h == 0) return;
+  const size_t l2 = net::write_ethernet(d, net::MacAddr{}, config_.ipv6.mac, config_.ipv6.vlan_tci, net::kEtherIPv6);
+  if (l2 + net::kIpv6Header + len > kMinPacketBuffer) {
+    io_.release(h);
+    return;
+  }
+  std::memcpy(d + l2 + net::kIpv6Header, seg, len);
+  net::write_ipv6(d + l2, config_.ipv6.address, remote, net::kProtoTCP, len);
+  io_.set_length(h, l2 + net::kIpv6Header + len);
+  route6(h, remote);
+}
+
+void Worker::Impl::route4(uint64_t handle, uint32_t dst) {
+  const uint32_t hop = host4_.next_hop(dst);
+  net::MacAddr mac;
+  if (hop == 0) {
+    io_.release(handle);  // no route
+    return;
+  }
+  switch (neighbors4_.resolve(hop, handle, millis(now_us_), &mac, actions4_)) {
+    case net::NeighborTable::Result::kResolved:
+      std::memcpy(io_.data(handle), mac.b, 6);
+      io_.transmit(handle);
+      ++stats_.frames_out;
+      break;
+    case net::NeighborTable::Result::kQueued:
+      break;
+    case net::NeighborTable::Result::kDropped:
+      io_.release(handle);
+      break;
+  }
+  run_actions4();
+}
+
+void Worker::Impl::route6(uint64_t handle, const net::Ipv6Addr& dst) {
+  const net::Ipv6Addr hop = host6_.next_hop(dst);
+  net::MacAddr mac;
+  if (hop.is_unspecified()) {
+    io_.release(handle);
+    return;
+  }
+  switch (neighbors6_.resolve(hop, handle, millis(now_us_), &mac, actions6_)) {
+    case net::NeighborTable6::Result::kResolved:
+      std::memcpy(io_.data(handle), mac.b, 6);
+      io_.transmit(handle);
+      ++stats_.frames_out;
+      break;
+    case net::NeighborTable6::Result::kQueued:
+      break;
+    case net::NeighborTable6::Result::kDropped:
+      io_.release(handle);
+      break;
+  }
+  run_actions6();
+}
+
+void Worker::Impl::run_actions4() {
+  for (uint32_t target : actions4_.requests) {
+    uint8_t* d;
+    const uint64_t h = alloc(&d);
+    if (h != 0) transmit(h, host4_.build_arp_request(d, target));
+  }
+  for (const auto& t : actions4_.transmit) {
+    std::memcpy(io_.data(t.handle), t.mac.b, 6);
+    io_.transmit(t.handle);
+    ++stats_.frames_out;
+  }
+  for (uint64_t h : actions4_.drop) io_.release(h);
+  actions4_.clear();
+}
+
+void Worker::Impl::run_actions6() {
+  for (const net::Ipv6Addr& target : actions6_.requests) {
+    uint8_t* d;
+    const uint64_t h = alloc(&d);
+    if (h != 0) transmit(h, host6_.build_neighbor_solicit(d, target));
+  }
+  for (const auto& t : actions6_.transmit) {
+    std::memcpy(io_.data(t.handle), t.mac.b, 6);
+    io_.transmit(t.handle);
+    ++stats_.frames_out;
+  }
+  for (uint64_t h : actions6_.drop) io_.release(h);
+  actions6_.clear();
+}
+
+uint8_t* Worker::Impl::udp_payload(bool v6, uint8_t* frame) const {
+  return frame + (v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
+}
+
+void Worker::Impl::send_udp(bool v6, const net::IpAddr& dst, const net::MacAddr& mac, uint16_t src_port,
+                            uint16_t dst_port, uint64_t handle, size_t payload_len) {
+  uint8_t* d = io_.data(handle);
+  count_answer(udp_payload(v6, d), payload_len);
+  const size_t len = v6 ? host6_.build_udp(d, mac, dst.v6addr, src_port, dst_port, payload_len)
+                        : host4_.build_udp(d, mac, dst.v4, src_port, dst_port, payload_len, ip_id_++);
+  transmit(handle, len);
+}
+
+void Worker::Impl::count_answer(const uint8_t* msg, size_t len) {
+  if (len >= dns::kHeaderSize) ++stats_.rcode[dns::load_u16(msg + dns::kOffFlags) & 0xf];
+}
+
+// ---- frames in ----------------------------------------------------------------------
+
+void Worker::Impl::receive(uint64_t handle, uint64_t now_us) {
+  now_us_ = now_us;
+  ++stats_.frames_in;
+  uint8_t* frame = io_.data(handle);
+  const size_t len = io_.length(handle);
+  net::EthFrame eth;
+  if (net::parse_ethernet(frame, len, &eth) != net::Drop::kNone) {
+    ++stats_.frames_dropped;
+    io_.release(handle);
+    return;
+  }
+  const uint64_t now_ms = millis(now_us);
+  if (eth.ethertype == net::kEtherIPv6) {
+    if (!config_.has_ipv6) {
+      ++stats_.frames_dropped;
+      io_.release(handle);
+      return;
+    }
+    const net::Rx6Result r = host6_.receive(frame, len, now_ms, neighbors6_, actions6_);
+    switch (r.kind) {
+      case net::RxKind::kReplyInPlace:
+        transmit(handle, r.reply_len);
+        handle = 0;
+        break;
+      case net::RxKind::kUdp:
+        udp_query(true, handle, eth.src, ip6(r.src), ip6(r.dst), r.src_port, r.dst_port, frame + r.payload_offset,
+                  r.payload_len);
+        break;
+      case net::RxKind::kTcp:
+        tcp6_.input(r.src, frame + r.l4_offset, r.l4_len, now_us);
+        break;
+      case net::RxKind::kIcmpError:
+        tcp6_.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
+        break;
+      case net::RxKind::kDropped:
+        ++stats_.frames_dropped;
+        break;
+      case net::RxKind::kConsumed:
+        break;
+    }
+    if (handle != 0) io_.release(handle);
+    run_actions6();
+    return;
+  }
+  if (!config_.has_ipv4) {
+    ++stats_.frames_dropped;
+    io_.release(handle);
+    return;
+  }
+  const net::RxResult r = host4_.receive(frame, len, now_ms, neighbors4_, actions4_);
+  switch (r.kind) {
+    case net::RxKind::kReplyInPlace:
+      transmit(handle, r.reply_len);
+      handle = 0;
+      break;
+    case net::RxKind::kUdp:
+      udp_query(false, handle, eth.src, ip4(r.src_ip), ip4(r.dst_ip), r.src_port, r.dst_port,
+                frame + r.payload_offset, r.payload_len);
+      break;
+    case net::RxKind::kTcp:
+      tcp4_.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_us);
+      break;
+    case net::RxKind::kIcmpError:
+      tcp4_.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
+      break;
+    case net::RxKind::kDropped:
+      ++stats_.frames_dropped;
+      break;
+    case net::RxKind::kConsumed:
+      break;
+  }
+  if (handle != 0) io_.release(handle);
+  run_actions4();
+}
+
+const ListenerConfig* Worker::Impl::listener_for(const net::IpAddr& dst, uint16_t port, bool udp) const {
+  for (const ListenerConfig& l : config_.listeners) {
+    if (l.port != port || (udp ? !l.udp : !(l.tcp || l.dot))) continue;
+    if (l.address.v6 != dst.v6) continue;
+    if (l.wildcard || l.address == dst) return &l;
+  }
+  return nullptr;
+}
+
+bool Worker::Impl::allowed(const ListenerConfig& l, const net::IpAddr& client) const {
+  for (const net::IpPrefix& p : l.allow) {
+    if (p.contains(client)) return true;
+  }
+  return false;
+}
+
+uint32_t Worker::Impl::pool_for(const dns::Query& q, const ListenerConfig& l) const {
+  const uint32_t p = zones_.route(q.key.name, q.key.name_len);
+  return p == upstream::ForwardZones::kNoPool ? l.pool : p;
+}
+
+void Worker::Impl::udp_query(bool v6, uint64_t rx, const net::MacAddr& mac, const net::IpAddr& src,
+                             const net::IpAddr& dst, uint16_t src_port, uint16_t dst_port, const uint8_t* msg,
+                             size_t len) {
+  (void)rx;
+  const ListenerConfig* l = listener_for(dst, dst_port, true);
+  if (l == nullptr) return;
+  ++stats_.queries_udp;
+  dns::Query q;
+  const dns::ParseError e = dns::parse_query(msg, len, &q);
+  const uint32_t now_s = seconds(now_us_);
+  uint8_t* d;
+  if (!allowed(*l, src)) {
+    if (!l->refuse_denied || e != dns::ParseError::kOk) {
+      ++stats_.dropped_acl;
+      return;
+    }
+    ++stats_.refused_acl;
+    const uint64_t h = alloc(&d);
+    if (h == 0) return;
+    const size_t n = dns::build_error_response(msg, q, dns::kRefused, udp_payload(v6, d), 512, config_.edns_buffer_size);
+    if (n == 0) {
+      io_.release(h);
+      return;
+    }
+    send_udp(v6, src, mac, dst_port, src_port, h, n);
+    return;
+  }
+  if (e != dns::ParseError::kOk || len > kMaxClientQuery) {
+    ++stats_.malformed;
+    uint16_t rcode = 0;
+    switch (e == dns::ParseError::kOk ? dns::Reaction::kFormErr : dns::reaction_to(e)) {
+      case dns::Reaction::kFormErr: rcode = dns::kFormErr; break;
+      case dns::Reaction::kNotImp: rcode = dns::kNotImp; break;
+      case dns::Reaction::kBadVers: rcode = dns::kBadVers; break;
+      default: return;  // dropped
+    }
+    const uint64_t h = alloc(&d);
+    if (h == 0) return;
+    const size_t n = dns::build_error_response(msg, q, rcode, udp_payload(v6, d), 512, config_.edns_buffer_size);
+    if (n == 0) {
+      io_.release(h);
+      return;
+    }
+    send_udp(v6, src, mac, dst_port, src_port, h, n);
+    return;
+  }
+  dns::finalize_key(q.key, cache_.hash_seed());
+  const cache::CacheHit hit = cache_.lookup(q.key, now_s);
+  if (hit.status == cache::LookupStatus::kFresh) {
+    ++stats_.cache_hits;
+    const uint64_t h = alloc(&d);
+    if (h == 0) return;
+    const size_t cap = kMinPacketBuffer - (v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
+    const size_t limit = q.udp_limit(config_.edns_buffer_size);
+    const size_t n = cache_.write_answer(hit, msg, q, udp_payload(v6, d), cap, limit, now_s);
+    if (n == 0) {
+      io_.release(h);
+      return;
+    }
+    if (dns::load_u16(udp_payload(v6, d) + dns::kOffFlags) & dns::kFlagTC) ++stats_.truncated;
+    send_udp(v6, src, mac, dst_port, src_port, h, n);
+    if (hit.prefetch) forward(q, msg, pool_for(q, *l), Waiting::kPrefetch, v6, src, src_port, dst_port, mac);
+    return;
+  }
+  ++stats_.cache_misses;
+  if (forward(q, msg, pool_for(q, *l), Waiting::kUdp, v6, src, src_port, dst_port, mac)) return;
+  // Not forwarded (shed, or no upstream can be tried): stale if we have it, else SERVFAIL.
+  Waiting w;
+  w.kind = Waiting::kUdp;
+  w.v6 = v6;
+  w.client = src;
+  w.client_port = src_port;
+  w.local_port = dst_port;
+  w.mac = mac;
+  w.query_len = static_cast<uint16_t>(len);
+  std::memcpy(w.query, msg, len);
+  reply_to_waiting(w, nullptr, 0);
+}
+
+bool Worker::Impl::forward(const dns::Query& q, const uint8_t* msg, uint32_t pool, Waiting::Kind kind, bool v6,
+                           const net::IpAddr& client, uint16_t client_port, uint16_t local_port,
+                           const net::MacAddr& mac) {
+  if (free_waiting_.empty()) {
+    ++stats_.waiting_full;
+    return false;
+  }
+  const uint32_t i = free_waiting_.back();
+  Waiting& w = waiting_[i];
+  w.kind = kind;
+  w.v6 = v6;
+  w.client = client;
+  w.client_port = client_port;
+  w.local_port = local_port;
+  w.mac = mac;
+  w.query_len = q.msg_len;
+  std::memcpy(w.query, msg, q.msg_len);
+  upstream::Question question;
+  question.name = msg + dns::kHeaderSize;  // as the client spelled it: the answer echoes it
+  question.name_len = q.qname_len;
+  question.qtype = q.qtype;
+  question.qclass = q.qclass;
+  question.do_bit = q.do_bit;
+  question.cd_bit = (q.flags & dns::kFlagCD) != 0;
+  const uint64_t token = uint64_t{w.gen} << 32 | i;
+  if (!pools_[pool]->submit(question, token, now_us_)) {
+    w.kind = Waiting::kFree;
+    return false;
+  }
+  free_waiting_.pop_back();
+  last_waiting_ = i;
+  ++stats_.forwarded;
+  return true;
+}
+
+Waiting* Worker::Impl::waiting_for(uint64_t token) {
+  const uint32_t i = static_cast<uint32_t>(token);
+  if (i >= waiting_.size()) return nullptr;
+  Waiting& w = waiting_[i];
+  if (w.kind == Waiting::kFree || w.gen != static_cast<uint32_t>(token >> 32)) return nullptr;
+  return &w;
+}
+
+void Worker::Impl::release_waiting(Waiting& w) {
+  w.kind = Waiting::kFree;
+  ++w.gen;
+  free_waiting_.push_back(static_cast<uint32_t>(&w - waiting_.data()));
+}
+
+void Worker::Impl::on_upstream_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response& r,
+                                      const uint16_t* ttl_offsets) {
+  Waiting* w = waiting_for(token);
+  if (w == nullptr) return;
+  ++stats_.upstream_answers;
+  dns::Query q;
+  if (dns::parse_query(w->query, w->query_len, &q) == dns::ParseError::kOk) {
+    dns::finalize_key(q.key, cache_.hash_seed());
+    cache_.insert(q.key, msg, len, r, ttl_offsets, seconds(now_us_));
+  }
+  if (w->kind == Waiting::kUdp || w->kind == Waiting::kStream) reply_to_waiting(*w, msg, len);
+  release_waiting(*w);
+}
+
+void Worker::Impl::on_upstream_failure(uint64_t token) {
+  Waiting* w = waiting_for(token);
+  if (w == nullptr) return;
+  if (w->kind == Waiting::kUdp || w->kind == Waiting::kStream) reply_to_waiting(*w, nullptr, 0);
+  release_waiting(*w);
+}
+
+void Worker::Impl::reply_to_waiting(Waiting& w, const uint8_t* upstream_msg, size_t upstream_len) {
+  dns::Query q;
+  if (dns::parse_query(w.query, w.query_len, &q) != dns::ParseError::kOk) return;
+  dns::finalize_key(q.key, cache_.hash_seed());
+  const bool udp = w.kind != Waiting::kStream;
+  Client* cl = nullptr;
+  uint8_t* d = nullptr;
+  uint64_t h = 0;
+  uint8_t* out;
+  size_t cap, limit;
+  if (udp) {
+    h = alloc(&d);
+    if (h == 0) return;
+    out = udp_payload(w.v6, d);
+    cap = kMinPacketBuffer - (w.v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
+    limit = q.udp_limit(config_.edns_buffer_size);
+  } else {
+    cl = client(w.v6, w.conn);
+    if (cl == nullptr || cl->gen != w.conn_gen) return;  // the client left meanwhile
+    --cl->waiting;
+    out = reply_buf_;
+    cap = limit = sizeof reply_buf_;
+  }
+  const uint32_t now_s = seconds(now_us_);
+  size_t n = 0;
+  // The answer as the cache would give it (TTLs, the client's ID, name spelling and EDNS),
+  // or a stale one after a failure (RFC 8767), when there is one.
+  const cache::CacheHit hit = cache_.lookup(q.key, now_s);
+  if (hit.status == cache::LookupStatus::kFresh || (upstream_msg == nullptr && hit.status == cache::LookupStatus::kStale)) {
+    if (hit.status == cache::LookupStatus::kStale) ++stats_.stale_answers;
+    n = cache_.write_answer(hit, w.query, q, out, cap, limit, now_s);
+  } else if (upstream_msg != nullptr && upstream_len <= cap) {
+    // Not cacheable (e.g. REFUSED, TC): relayed with the client's ID.
+    std::memcpy(out, upstream_msg, upstream_len);
+    dns::store_u16(out + dns::kOffId, q.id);
+    n = upstream_len;
+    if (n > limit) {
+      dns::EdnsParams edns;
+      edns.udp_size = config_.edns_buffer_size;
+      n = dns::truncate_response(out, cap, q.question_end, q.has_edns ? &edns : nullptr);
+    }
+  }
+  if (n == 0) {
+    ++stats_.servfail;
+    n = dns::build_error_response(w.query, q, dns::kServFail, out, cap, config_.edns_buffer_size);
+  }
+  if (udp) {
+    if (n == 0) {
+      io_.release(h);
+      return;
+    }
+    if (dns::load_u16(out + dns::kOffFlags) & dns::kFlagTC) ++stats_.truncated;
+    send_udp(w.v6, w.client, w.mac, w.local_port, w.client_port, h, n);
+    return;
+  }
+  if (n != 0) client_send(*cl, out, n);
+}
+
+// ---- client connections (TCP 53, DoT 853) -------------------------------------------
+
+void Worker::Impl::client_touch(const Client& cl) {
+  client_timers_.schedule(cl.tcp + (cl.v6 ? config_.tcp_connections : 0),
+                          millis(now_us_) + cl.listener->idle_timeout_ms + 1);
+}
+
+void Worker::Impl::client_idle(uint32_t id) {
+  const bool v6 = id >= config_.tcp_connections;
+  const net::TcpConn c = v6 ? id - config_.tcp_connections : id;
+  Client* cl = client(v6, c);
+  if (cl == nullptr) return;
+  if (cl->waiting != 0) {  // still owed answers: not idle
+    client_touch(*cl);
+    return;
+  }
+  client_end(v6, c, false);  // RFC 7766 6.2.3: the server closes idle connections
+}
+
+void Worker::Impl::client_end(bool v6, net::TcpConn c, bool abort) {
+  Client* cl = client(v6, c);
+  if (cl == nullptr) return;
+  if (abort) {
+    client_timers_.cancel(c + (v6 ? config_.tcp_connections : 0));
+    (v6 ? clients6_ : clients4_)[c].reset();
+    tcp_abort(v6, c);
+    return;
+  }
+  if (cl->session) cl->session->shutdown();  // close_notify ahead of the FIN
+  tcp_close(v6, c);  // on_closed frees the client once the close completes
+}
+
+void Worker::Impl::client_drive(bool v6, net::TcpConn c) {
+  Client* cl = client(v6, c);
+  const uint32_t gen = cl->gen;
+  client_touch(*cl);
+  if (cl->session && cl->session->state() == tls::TlsState::kHandshaking) {
+    const tls::TlsResult res = cl->session->handshake();
+    if (res == tls::TlsResult::kFailed) {
+      client_end(v6, c, true);
+      return;
+    }
+    if (res != tls::TlsResult::kDone) return;
+  }
+  for (;;) {
+    size_t got = 0;
+    tls::TlsResult res = tls::TlsResult::kDone;
+    if (cl->session) {
+      res = cl->session->read(read_buf_, sizeof read_buf_, &got);
+    } else {
+      got = v6 ? tcp6_.receive(c, read_buf_, sizeof read_buf_, now_us_) : tcp4_.receive(c, read_buf_, sizeof read_buf_, now_us_);
+      if (got == 0) res = tls::TlsResult::kWantInput;
+    }
+    if (got != 0) {
+      cl->reassembler.feed(read_buf_, got);
+      const uint8_t* m;
+      size_t n;
+      for (tls::FrameResult f; (f = cl->reassembler.next(&m, &n)) != tls::FrameResult::kNeedMore;) {
+        if (f == tls::FrameResult::kMessage) {
+          client_query(*cl, m, n);
+        } else {
+          ++stats_.malformed;
+        }
+        cl = client(v6, c);
+        if (cl == nullptr || cl->gen != gen) return;
+      }
+    }
+    if (res == tls::TlsResult::kFailed) {
+      client_end(v6, c, true);
+      return;
+    }
+    if (res == tls::TlsResult::kClosed) break;
+    if (res != tls::TlsResult::kDone) break;
+  }
+  client_flush(*cl);
+  if (cl->session && cl->waiting == 0 && cl->writer.size() == 0) cl->session->release_buffers();
+  // The client half-closed (or sent close_notify) and has nothing left with us: done.
+  const bool ended = cl->session ? cl->session->state() == tls::TlsState::kClosed || cl->stream->ended()
+                                 : cl->stream->ended();
+  if (ended && cl->waiting == 0 && cl->writer.size() == 0) client_end(v6, c, false);
+}
+
+void Worker::Impl::client_send(Client& cl, const uint8_t* msg, size_t len) {
+  count_answer(msg, len);
+  if (!cl.writer.append(msg, len)) {
+    // A client that does not read its answers: it loses the connection, not us memory.
+    client_end(cl.v6, cl.tcp, true);
+    return;
+  }
+  client_flush(cl);
+}
+
+void Worker::Impl::client_flush(Client& cl) {
+  while (cl.writer.size() != 0) {
+    size_t taken = 0;
+    if (cl.session) {
+      if (cl.session->state() != tls::TlsState::kEstablished) return;
+      const tls::TlsResult res = cl.session->write(cl.writer.data(), cl.writer.size(), &taken);
+      cl.writer.consume(taken);
+      if (res != tls::TlsResult::kDone) return;
+    } else {
+      taken = cl.v6 ? tcp6_.send(cl.tcp, cl.writer.data(), cl.writer.size(), now_us_)
+                    : tcp4_.send(cl.tcp, cl.writer.data(), cl.writer.size(), now_us_);
+      cl.writer.consume(taken);
+      if (taken == 0) return;
+    }
+  }
+}
+
+void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
+  ++(cl.dot ? stats_.queries_dot : stats_.queries_tcp);
+  dns::Query q;
+  const dns::ParseError e = dns::parse_query(msg, len, &q);
+  if (e != dns::ParseError::kOk || len > kMaxClientQuery) {
+    ++stats_.malformed;
+    uint16_t rcode = 0;
+    switch (e == dns::ParseError::kOk ? dns::Reaction::kFormErr : dns::reaction_to(e)) {
+      case dns::Reaction::kFormErr: rcode = dns::kFormErr; break;
+      case dns::Reaction::kNotImp: rcode = dns::kNotImp; break;
+      case dns::Reaction::kBadVers: rcode = dns::kBadVers; break;
+      default: return;
+    }
+    const size_t n = dns::build_error_response(msg, q, rcode, reply_buf_, sizeof reply_buf_, config_.edns_buffer_size);
+    if (n != 0) client_send(cl, reply_buf_, n);
+    return;
+  }
+  dns::finalize_key(q.key, cache_.hash_seed());
+  const uint32_t now_s = seconds(now_us_);
+  const cache::CacheHit hit = cache_.lookup(q.key, now_s);
+  if (hit.status == cache::LookupStatus::kFresh) {
+    ++stats_.cache_hits;
+    const size_t n = cache_.write_answer(hit, msg, q, reply_buf_, sizeof reply_buf_, sizeof reply_buf_, now_s);
+    if (n != 0) client_send(cl, reply_buf_, n);
+    return;
+  }
+  ++stats_.cache_misses;
+  const net::IpAddr remote = cl.v6 ? ip6(tcp6_.remote_address(cl.tcp)) : ip4(tcp4_.remote_address(cl.tcp));
+  const uint32_t pool = pool_for(q, *cl.listener);
+  if (forward(q, msg, pool, Waiting::kStream, cl.v6, remote, 0, 0, net::MacAddr{})) {
+    Waiting& w = waiting_[last_waiting_];
+    w.conn = cl.tcp;
+    w.conn_gen = cl.gen;
+    ++cl.waiting;
+    return;
+  }
+  // Not forwarded: stale if we have it, else SERVFAIL.
+  Waiting w;
+  w.kind = Waiting::kStream;
+  w.v6 = cl.v6;
+  w.conn = cl.tcp;
+  w.conn_gen = cl.gen;
+  w.query_len = static_cast<uint16_t>(len);
+  std::memcpy(w.query, msg, len);
+  ++cl.waiting;
+  reply_to_waiting(w, nullptr, 0);
+}
+
+// ---- upstream links -----------------------------------------------------------------
+
+void Worker::Impl::link_open(uint32_t pool, upstream::ConnId c, const upstream::UpstreamSpec& u, bool tls) {
+  const uint32_t index = static_cast<uint32_t>(link_base_[pool] + c);
+  Link& l = links_[index];
+  link_reset(l);
+  l.active = true;
+  l.v6 = u.address.v6;
+  l.tls = tls;
+  const bool family_ok = l.v6 ? config_.has_ipv6 : config_.has_ipv4;
+  l.tcp = !family_ok ? net::kNoConn
+          : l.v6     ? tcp6_.connect(u.address.v6addr, u.port, now_us_)
+                     : tcp4_.connect(u.address.v4, u.port, now_us_);
+  if (l.tcp == net::kNoConn) {
+    deferred_.push_back(Deferred{index, false});  // the pool hears of it on the next poll
+    return;
+  }
+  role(l.v6, l.tcp) = index + 1;
+}
+
+void Worker::Impl::link_send(uint32_t pool, upstream::ConnId c, const uint8_t* msg, size_t len) {
+  const uint32_t index = static_cast<uint32_t>(link_base_[pool] + c);
+  Link& l = links_[index];
+  if (!l.writer.append(msg, len)) return;  // full: the query times out and is retried
+  if (!l.dirty) {
+    l.dirty = true;
+    dirty_links_.push_back(index);
+  }
+}
+
+void Worker::Impl::link_flush(Link& l) {
+  l.dirty = false;
+  if (!l.active || l.tcp == net::kNoConn || !l.ready) return;
+  while (l.writer.size() != 0) {
+    size_t taken = 0;
+    if (l.session) {
+      const tls::TlsResult res = l.session->write(l.writer.data(), l.writer.size(), &taken);
+      l.writer.consume(taken);
+      if (res != tls::TlsResult::kDone) return;  // no room: on_writable continues
+    } else {
+      taken = l.v6 ? tcp6_.send(l.tcp, l.writer.data(), l.writer.size(), now_us_)
+                   : tcp4_.send(l.tcp, l.writer.data(), l.writer.size(), now_us_);
+      l.writer.consume(taken);
+      if (taken == 0) return;
+    }
+  }
+}
+
+void Worker::Impl::link_close(uint32_t pool, upstream::ConnId c) {
+  Link& l = links_[link_base_[pool] + c];
+  if (l.session) {
+    l.session->shutdown();  // close_notify, then FIN
+  }
+  if (l.tcp != net::kNoConn) {
+    role(l.v6, l.tcp) = 0;
+    tcp_close(l.v6, l.tcp);
+  }
+  link_reset(l);
+}
+
+void Worker::Impl::link_reset(Link& l) {
+  l.session.reset();
+  l.stream.reset();
+  l.active = l.ready = l.dirty = false;
+  l.tcp = net::kNoConn;
+  l.reassembler = tls::DotReassembler(tls::kMaxDnsMessage, 4096);
+  l.writer.consume(l.writer.size());
+}
+
+void Worker::Impl::link_lost(uint32_t index, bool tls_failure) {
+  Link& l = links_[index];
+  const bool was_ready = l.ready;
+  if (l.tcp != net::kNoConn) role(l.v6, l.tcp) = 0;
+  link_reset(l);
+  upstream::UpstreamPool& pool = *pools_[link_pool_[index]];
+  const upstream::ConnId c = static_cast<upstream::ConnId>(index - link_base_[link_pool_[index]]);
+  if (was_ready) {
+    pool.on_closed(c, now_us_);
+  } else {
+    pool.on_connect_failed(c, tls_failure, now_us_);
+  }
+}
+
+// Moves a link along after its TCP connection made progress: the handshake, then every
+// whole DNS message that arrived.
+void Worker::Impl::link_drive(uint32_t index, uint64_t now_us) {
+  Link& l = links_[index];
+  upstream::UpstreamPool& pool = *pools_[link_pool_[index]];
+  const upstream::ConnId c = static_cast<upstream::ConnId>(index - link_base_[link_pool_[index]]);
+  if (l.session && !l.ready) {
+    const tls::TlsResult res = l.session->handshake();
+    if (res == tls::TlsResult::kFailed) {
+      const net::TcpConn t = l.tcp;
+      const bool v6 = l.v6;
+      link_lost(index, true);
+      tcp_abort(v6, t);
+      return;
+    }
+    if (res != tls::TlsResult::kDone) return;
+    l.ready = true;
+    pool.on_connected(c, now_us);
+    if (!l.active) return;
+  }
+  if (!l.ready) return;
+  for (;;) {
+    size_t got = 0;
+    tls::TlsResult res = tls::TlsResult::kDone;
+    if (l.session) {
+      res = l.session->read(read_buf_, sizeof read_buf_, &got);
+    } else {
+      got = l.v6 ? tcp6_.receive(l.tcp, read_buf_, sizeof read_buf_, now_us)
+                 : tcp4_.receive(l.tcp, read_buf_, sizeof read_buf_, now_us);
+      if (got == 0) res = tls::TlsResult::kWantInput;
+    }
+    if (got != 0) {
+      l.reassembler.feed(read_buf_, got);
+      const uint8_t* m;
+      size_t n;
+      for (tls::FrameResult f; (f = l.reassembler.next(&m, &n)) != tls::FrameResult::kNeedMore;) {
+        if (f == tls::FrameResult::kMessage) pool.on_message(c, m, n, now_us);
+        if (!l.active) return;  // the pool closed it (e.g. idle after this answer)
+      }
+    }
+    if (res == tls::TlsResult::kClosed || res == tls::TlsResult::kFailed) {
+      const net::TcpConn t = l.tcp;
+      const bool v6 = l.v6;
+      link_lost(index, false);
+      tcp_close(v6, t);
+      return;
+    }
+    if (res != tls::TlsResult::kDone) break;
+  }
+  link_flush(l);
+  // Nothing owed either way: OpenSSL's 17 kB record buffers go until the next query.
+  if (l.session && l.writer.size() == 0 && pool.connection_outstanding(c) == 0) {
+    l.session->release_buffers();
+  }
+}
+
+// ---- TCP events ---------------------------------------------------------------------
+
+void Worker::Impl::tcp_accepted(bool v6, net::TcpConn c) {
+  const uint16_t port = v6 ? tcp6_.local_port(c) : tcp4_.local_port(c);
+  const net::IpAddr local = v6 ? ip6(config_.ipv6.address) : ip4(config_.ipv4.address);
+  const net::IpAddr remote = v6 ? ip6(tcp6_.remote_address(c)) : ip4(tcp4_.remote_address(c));
+  const ListenerConfig* l = listener_for(local, port, false);
+  if (l == nullptr || !allowed(*l, remote)) {
+    // Outside the listener's prefixes: no conversation at all (a reset, counted).
+    ++(l != nullptr && l->refuse_denied ? stats_.refused_acl : stats_.dropped_acl);
+    tcp_abort(v6, c);
+    return;
+  }
+  auto cl = std::make_unique<Client>();
+  cl->gen = ++(v6 ? client_gen6_ : client_gen4_)[c];
+  cl->v6 = v6;
+  cl->dot = l->dot;
+  cl->listener = l;
+  cl->tcp = c;
+  cl->stream = std::make_unique<TcpStream>(*this, v6, c);
+  if (cl->dot) {
+    auto made = tls::TlsSession::server(*tls_server_, *cl->stream);
+    if (std::holds_alternative<tls::TlsError>(made)) {
+      tcp_abort(v6, c);
+      return;
+    }
+    cl->session = std::move(std::get<std::unique_ptr<tls::TlsSession>>(made));
+  }
+  (v6 ? clients6_ : clients4_)[c] = std::move(cl);
+  client_touch(*client(v6, c));
+}
+
+void Worker::Impl::tcp_connected(bool v6, net::TcpConn c) {
+  const uint32_t r = role(v6, c);
+  if (r == 0) return;
+  const uint32_t index = r - 1;
+  Link& l = links_[index];
+  if (!l.tls) {
+    l.ready = true;
+    pools_[link_pool_[index]]->on_connected(static_cast<upstream::ConnId>(index - link_base_[link_pool_[index]]),
+                                            now_us_);
+    if (l.active) link_flush(l);
+    return;
+  }
+  // TLS toward the upstream, authenticated by its name (or its address when none is
+  // given, against the certificate's IP SANs) and pins.
+  const uint32_t pool = link_pool_[index];
+  const upstream::ConnId conn = static_cast<upstream::ConnId>(index - link_base_[pool]);
+  const size_t u = pools_[pool]->connection_upstream(conn);
+  const upstream::UpstreamStatus st = pools_[pool]->status(u);
+  tls::ClientAuth auth;
+  auth.name = st.spec.auth_name.empty() ? net::format_ip(st.spec.address) : st.spec.auth_name;
+  if (u < config_.pools[pool].pins.size()) auth.pins = config_.pools[pool].pins[u];
+  l.stream = std::make_unique<TcpStream>(*this, v6, c);
+  auto made = tls::TlsSession::client(*tls_client_, *l.stream, auth, static_cast<uint32_t>(pool * 64 + u));
+  if (std::holds_alternative<tls::TlsError>(made)) {
+    link_lost(index, true);
+    tcp_abort(v6, c);
+    return;
+  }
+  l.session = std::move(std::get<std::unique_ptr<tls::TlsSession>>(made));
+  link_drive(index, now_us_);
+}
+
+void Worker::Impl::tcp_readable(bool v6, net::TcpConn c) {
+  const uint32_t r = role(v6, c);
+  if (r == 0) {
+    if (client(v6, c) != nullptr) client_drive(v6, c);
+    return;
+  }
+  link_drive(r - 1, now_us_);
+}
+
+void Worker::Impl::tcp_writable(bool v6, net::TcpConn c) {
+  const uint32_t r = role(v6, c);
+  if (r == 0) {
+    if (Client* cl = client(v6, c)) {
+      if (cl->session && cl->session->state() == tls::TlsState::kHandshaking) {
+        client_drive(v6, c);
+      } else {
+        client_flush(*cl);
+      }
+    }
+    return;
+  }
+  Link& l = links_[r - 1];
+  if (l.session && !l.ready) {
+    link_drive(r - 1, now_us_);
+  } else {
+    link_flush(l);
+  }
+}
+
+void Worker::Impl::tcp_closed(bool v6, net::TcpConn c, net::TcpCloseReason) {
+  const uint32_t r = role(v6, c);
+  if (r == 0) {
+    if (client(v6, c) != nullptr) {
+      client_timers_.cancel(c + (v6 ? config_.tcp_connections : 0));
+      (v6 ? clients6_ : clients4_)[c].reset();  // answers still on their way find it gone
+    }
+    return;
+  }
+  role(v6, c) = 0;
+  Link& l = links_[r - 1];
+  l.tcp = net::kNoConn;  // already gone: nothing to close
+  link_lost(r - 1, false);
+}
+
+// ---- timers -------------------------------------------------------------------------
+
+void Worker::Impl::poll(uint64_t now_us) {
+  now_us_ = now_us;
+  for (size_t i = 0; i < deferred_.size(); ++i) link_lost(deferred_[i].link, deferred_[i].tls_failure);
+  deferred_.clear();
+  tcp4_.advance(now_us);
+  tcp6_.advance(now_us);
+  for (auto& pool : pools_) pool->advance(now_us);
+  client_timers_.advance(millis(now_us), [&](uint32_t id) { client_idle(id); });
+  if (tls_server_) tls_server_->advance(now_us);
+  for (size_t i = 0; i < dirty_links_.size(); ++i) {
+    Link& l = links_[dirty_links_[i]];
+    if (l.dirty) link_flush(l);
+  }
+  dirty_links_.clear();
+  const uint64_t now_ms = millis(now_us);
+  if (config_.has_ipv4) {
+    neighbors4_.tick(now_ms, actions4_);
+    run_actions4();
+  }
+  if (config_.has_ipv6) {
+    neighbors6_.tick(now_ms, actions6_);
+    run_actions6();
+  }
+}
+
+void Worker::Impl::announce(uint64_t now_us) {
+  now_us_ = now_us;
+  if (!config_.has_ipv4) return;
+  uint8_t* d;
+  const uint64_t h = alloc(&d);
+  if (h != 0) transmit(h, host4_.build_gratuitous_arp(d));
+}
+
+// ---- the public face ----------------------------------------------------------------
+
+Worker::Worker(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
+    : impl_(std::make_unique<Impl>(config, io, now_us)), stats_(impl_->stats_) {}
+Worker::~Worker() = default;
+void Worker::receive(uint64_t handle, uint64_t now_us) { impl_->receive(handle, now_us); }
+void Worker::poll(uint64_t now_us) { impl_->poll(now_us); }
+void Worker::announce(uint64_t now_us) { impl_->announce(now_us); }
+const cache::Cache& Worker::cache() const noexcept { return impl_->cache_; }
+size_t Worker::pool_count() const noexcept { return impl_->pools_.size(); }
+const upstream::UpstreamPool& Worker::pool(size_t i) const { return *impl_->pools_.at(i); }
+const net::TcpStats& Worker::tcp_stats(bool v6) const noexcept {
+  return v6 ? impl_->tcp6_.stats() : impl_->tcp4_.stats();
+}
+
+Worker::UpstreamTlsInfo Worker::upstream_tls(size_t pool, size_t upstream) const {
+  UpstreamTlsInfo info;
+  const upstream::UpstreamPool& p = *impl_->pools_.at(pool);
+  for (size_t c = 0; c < p.connection_count(); ++c) {
+    if (p.connection_upstream(static_cast<upstream::ConnId>(c)) != upstream) continue;
+    const Impl::Link& l = impl_->links_[impl_->link_base_[pool] + c];
+    if (!l.ready || !l.session) continue;
+    info.version = l.session->version();
+    info.cipher = l.session->cipher();
+    info.verified_name = l.session->verified_name();
+    info.resumed = l.session->resumed();
+    break;
+  }
+  return info;
+}
+
+}  // namespace dotgate::worker
