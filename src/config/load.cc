@@ -9,13 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <initializer_list>
 #include <iterator>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -546,8 +545,10 @@ bool parse_core_list(std::string_view s, std::vector<uint32_t>* out, std::string
       return true;
     };
     uint32_t lo = 0, hi = 0;
-    if (!num(part.substr(0, dash), &lo) ||
-        (dash != std::string_view::npos ? !num(part.substr(dash + 1), &hi) : (hi = lo, false))) {
+    bool ok = num(part.substr(0, dash), &lo);
+    if (dash == std::string_view::npos) hi = lo;
+    else ok = ok && num(part.substr(dash + 1), &hi);
+    if (!ok) {
       *why = "\"" + std::string(part) + "\" is not an lcore or a range of lcores (\"1-3,5\")";
       return false;
     }
@@ -656,7 +657,9 @@ void read_dataplane(TableReader& r, Dataplane* d) {
                     {"--file-prefix", "file_prefix"}};
       const std::string_view option = std::string_view(arg).substr(0, arg.find('='));
       for (const auto& o : kOwned) {
-        if (option == o.option) {
+        // Short options also take their value attached ("-l1-3", "-c0x3").
+        const bool is_short = o.option.size() == 2;
+        if (option == o.option || (is_short && option.substr(0, 2) == o.option)) {
           cx.error(e.pos, e.key, quoted(arg) + " is set from dataplane." + o.key + "; set that instead");
           return;
         }
@@ -786,7 +789,9 @@ void read_listener(TableReader& r, Listener* l) {
     });
   }
   r.choice("deny_action", &l->deny_action, {{"refuse", DenyAction::kRefuse}, {"drop", DenyAction::kDrop}});
-  if (auto it = r.get("pool")) get_string(cx, *it, &l->pool);
+  if (auto it = r.get("pool"); it && get_string(cx, *it, &l->pool) && !valid_identifier(l->pool, 63)) {
+    cx.error(it->pos, it->key, quoted(l->pool) + " is not a pool name (letters, digits, '-' and '_', at most 63)");
+  }
   r.path("tls_cert", &l->tls_cert);
   r.path("tls_key", &l->tls_key);
   for (const char* key : {"tls_cert", "tls_key"}) {
@@ -1168,18 +1173,22 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name) {
 }
 
 ConfigResult load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    return std::vector<ConfigError>{
-        ConfigError{path, 0, 0, "", std::string("cannot read: ") + std::strerror(err != 0 ? err : ENOENT)}};
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return std::vector<ConfigError>{ConfigError{path, 0, 0, "", "cannot read: I/O error"}};
-  }
-  return parse_config(text.str(), path);
+  auto unreadable = [&](int err) {
+    return std::vector<ConfigError>{ConfigError{path, 0, 0, "", std::string("cannot read: ") + std::strerror(err)}};
+  };
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return unreadable(errno);
+  std::string text;
+  char buf[16384];
+  size_t n = 0;
+  // Bounded: a config file is a few kilobytes; 64 MiB is not one.
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() < (size_t{64} << 20)) text.append(buf, n);
+  const int err = std::ferror(f) ? errno : 0;
+  const bool too_large = n > 0;
+  std::fclose(f);
+  if (err != 0) return unreadable(err);
+  if (too_large) return unreadable(EFBIG);
+  return parse_config(text, path);
 }
 
 }  // namespace dotgate::config

@@ -124,6 +124,10 @@ TEST(ConfigFiles, UnreadableFile) {
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].line, 0u);
   EXPECT_EQ(e[0].to_string(), "/nonexistent/dotgate.toml: cannot read: No such file or directory");
+  r = load_config(DOTGATE_SOURCE_DIR "/config");
+  ASSERT_TRUE(std::holds_alternative<std::vector<ConfigError>>(r));
+  EXPECT_EQ(std::get<std::vector<ConfigError>>(r)[0].to_string(),
+            DOTGATE_SOURCE_DIR "/config: cannot read: Is a directory");
 }
 
 // ---- defaults -----------------------------------------------------------------------
@@ -592,6 +596,9 @@ TEST(ConfigErrors, Dataplane) {
   EXPECT_EQ(error(text), "t.toml:2:28: dataplane.eal_args[1]: \"--file-prefix=x\" is set from dataplane.file_prefix; "
                          "set that instead");
   text = kBase;
+  text.insert(text.find('\n') + 1, "eal_args = [\"-l1-3\"]\n");
+  EXPECT_EQ(error(text), "t.toml:2:13: dataplane.eal_args[0]: \"-l1-3\" is set from dataplane.lcores; set that instead");
+  text = kBase;
   text.insert(text.find('\n') + 1, "workers = 8\n");
   EXPECT_EQ(error(text), "t.toml:3:1: dataplane.ports[0].mbuf_pool_size: 16383 mbufs cannot fill 8 worker(s) x (1024 "
                          "RX + 1024 TX descriptors) = 16384");
@@ -660,6 +667,8 @@ TEST(ConfigErrors, Listeners) {
             "t.toml:16:18: listener[1].allow[1]: \"0.0.0.0/0\" never matches: the listener is IPv6");
   EXPECT_EQ(error(with("[[listener]]\naddress = \"2001:db8::2\"\npool = \"defualt\"\n")),
             "t.toml:16:8: listener[1].pool: pool \"defualt\" is not defined; did you mean \"default\"?");
+  EXPECT_EQ(error(with("[[listener]]\naddress = \"2001:db8::2\"\npool = \"\"\n")),
+            "t.toml:16:8: listener[1].pool: \"\" is not a pool name (letters, digits, '-' and '_', at most 63)");
   EXPECT_EQ(error(with("[[listener]]\naddress = \"2001:db8::2\"\nmax_connections = 200\n[limits]\n"
                        "max_tcp_connections = 100\n")),
             "t.toml:16:19: listener[1].max_connections: 200 is above limits.max_tcp_connections (100)");
