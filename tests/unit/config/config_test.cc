@@ -597,7 +597,8 @@ TEST(ConfigErrors, Dataplane) {
                          "set that instead");
   text = kBase;
   text.insert(text.find('\n') + 1, "eal_args = [\"-l1-3\"]\n");
-  EXPECT_EQ(error(text), "t.toml:2:13: dataplane.eal_args[0]: \"-l1-3\" is set from dataplane.lcores; set that instead");
+  EXPECT_EQ(error(text),
+            "t.toml:2:13: dataplane.eal_args[0]: \"-l1-3\" is set from dataplane.lcores; set that instead");
   text = kBase;
   text.insert(text.find('\n') + 1, "workers = 8\n");
   EXPECT_EQ(error(text), "t.toml:3:1: dataplane.ports[0].mbuf_pool_size: 16383 mbufs cannot fill 8 worker(s) x (1024 "
