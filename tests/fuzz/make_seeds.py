@@ -205,4 +205,44 @@ def dot_streams():
     return out
 
 
+def configs():
+    """Config files for fuzz_config: the shipped examples, a smallest valid file, and
+    files with one mistake each of the kinds the validator names."""
+    root = os.path.join(HERE, "..", "..", "config")
+    out = []
+    for name in ("dotgate.toml", "lab.toml"):
+        with open(os.path.join(root, name), "rb") as f:
+            out.append(f.read())
+    base = b"""[dataplane]
+[[dataplane.ports]]
+name = "p0"
+device = "net_null0"
+ipv4 = "192.0.2.2/24"
+ipv6 = "2001:db8::2/64"
+
+[[listener]]
+address = "192.0.2.2"
+allow = ["198.51.100.0/24"]
+
+[pools.default]
+upstreams = ["1.1.1.1#cloudflare-dns.com"]
+"""
+    out.append(base)
+    out += [
+        b"privacy = \n" + base,                                                  # TOML syntax
+        base + b"[cache]\nmin-ttl = 5\nsize = \"512MB\"\nmax_ttl = \"1h30m\"\n",  # unknown key, size, duration
+        base + b"[[listener]]\naddress = \"192.0.2.2\"\ntransport = \"dot\"\n",  # DoT without certificate
+        base + b"fallback = [\"1.1.1.1@853\", \"[2001:db8::53]:853#x.example\"]\n"
+               b"[pools.b]\nupstreams = [{ address = \"9.9.9.9\", pins = [\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"] }]\n"
+               b"zones = [\"corp.example\", \".\"]\n",                              # zone in two pools, fallback primary
+        base + b"[tls]\nmin_version = \"1.3\"\nmax_version = \"1.2\"\n",          # TLS versions crossed
+        base + b"[[listener]]\naddress = \"0.0.0.0\"\npool = \"nope\"\n",         # overlap, undefined pool
+        base + b"[local.zones]\n\"corp.example\" = [\"@ MX 10 mail\", \"www A 1.2.3.4\", \"x.corp.example TXT \\\"a\\\"\"]\n"
+               b"\"b.example\" = { type = \"refuse\", records = [] }\n",          # local records
+        b"[dataplane]\nlcores = \"0-2,5\"\nworkers = 2\neal_args = [\"-l\", \"1\"]\n",  # lcores
+    ]
+    return out
+
+
 write("dot_framing", dot_streams())
+write("config", configs())
