@@ -1,0 +1,69 @@
+// Tests for worker/worker_config.h: the shipped lab file, through the config loader, into
+// what a worker runs with.
+#include "worker/worker_config.h"
+
+#include <gtest/gtest.h>
+
+#include "config/load.h"
+
+namespace dotgate::worker {
+namespace {
+
+config::Config lab() {
+  auto r = config::load_config(std::string(DOTGATE_SOURCE_DIR) + "/config/lab.toml");
+  if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&r)) {
+    ADD_FAILURE() << errors->front().to_string();
+    return {};
+  }
+  return std::get<config::Config>(r);
+}
+
+TEST(WorkerConfig, TheLabFileBecomesOneWorkersSetUp) {
+  const config::Config c = lab();
+  const net::MacAddr mac{{2, 0, 0, 0, 0, 9}};
+  const WorkerConfig w = make_worker_config(c, 0, mac, 2, 42);
+  ASSERT_TRUE(w.has_ipv4);
+  EXPECT_EQ(net::format_ipv4(w.ipv4.address), "10.53.1.2");
+  EXPECT_EQ(w.ipv4.prefix_len, 24);
+  EXPECT_EQ(net::format_ipv4(w.ipv4.gateway), "10.53.1.1");
+  EXPECT_EQ(w.ipv4.mac, mac);
+  ASSERT_TRUE(w.has_ipv6);
+  EXPECT_EQ(net::format_ipv6(w.ipv6.gateway), "fd00:53:1::1");
+  ASSERT_EQ(w.listeners.size(), 3u);
+  EXPECT_TRUE(w.listeners[0].udp && w.listeners[0].tcp && !w.listeners[0].dot);
+  EXPECT_EQ(w.listeners[0].port, 53);
+  EXPECT_TRUE(w.listeners[0].refuse_denied);
+  ASSERT_EQ(w.listeners[0].allow.size(), 1u);
+  EXPECT_EQ(net::format_prefix(w.listeners[0].allow[0]), "10.53.2.0/24");
+  EXPECT_TRUE(w.listeners[2].dot);
+  EXPECT_EQ(w.listeners[2].port, 853);
+  EXPECT_EQ(w.dot_certificate_file, "/run/dotgate-lab/tls/dotgate.lab.pem");
+  EXPECT_EQ(w.tls_client.ca_file, "/run/dotgate-lab/ca/ca.pem");
+  EXPECT_EQ(w.tls_client.protocol.min_version, tls::TlsVersion::kTls13);
+  ASSERT_EQ(w.pools.size(), 1u);
+  const upstream::PoolConfig& p = w.pools[0].pool;
+  ASSERT_EQ(p.upstreams.size(), 2u);
+  EXPECT_EQ(upstream::format_upstream(p.upstreams[1]), "[fd00:53:3::11]:853#upstream2.lab.dotgate.test");
+  EXPECT_EQ(p.query_timeout_us, 500'000u);
+  EXPECT_EQ(p.total_budget_us, 2'000'000u);
+  EXPECT_EQ(p.backoff_min_us, 100'000u);
+  EXPECT_EQ(p.privacy, upstream::Privacy::kStrict);
+  EXPECT_EQ(p.pad_block, 128);
+  ASSERT_EQ(w.pools[0].zones.size(), 1u);
+  EXPECT_EQ(w.pools[0].zones[0], ".");
+  EXPECT_EQ(w.pools[0].pins.size(), 2u);
+  EXPECT_EQ(w.cache.memory_bytes, size_t{32} << 20);  // 64 MiB over two workers
+  EXPECT_EQ(w.tcp_connections, 5000u);
+  EXPECT_EQ(w.secret, 42u);
+}
+
+TEST(WorkerConfig, AListenerOnAnotherPortsAddressIsNotThisPorts) {
+  config::Config c = lab();
+  c.listeners[0].address = *net::parse_ip("10.99.0.1");
+  c.listeners[0].wildcard = false;
+  const WorkerConfig w = make_worker_config(c, 0, net::MacAddr{}, 1, 1);
+  EXPECT_EQ(w.listeners.size(), 2u);
+}
+
+}  // namespace
+}  // namespace dotgate::worker
