@@ -8,7 +8,7 @@ packages=(
   # toolchain and build
   g++ clang libclang-rt-14-dev meson ninja-build pkg-config git
   # libraries the build links
-  libdpdk-dev dpdk libssl-dev openssl libipsec-mb-dev libjemalloc-dev
+  libdpdk-dev dpdk dpdk-dev libssl-dev openssl libipsec-mb-dev libjemalloc-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test, lab and benchmark peers
   iproute2 iputils-ping nftables socat tcpdump tshark dnsutils knot-dnsutils dnsperf

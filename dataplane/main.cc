@@ -1,0 +1,414 @@
+// dotgate-dataplane: the DPDK process. Reads the config file, starts the EAL with the
+// arguments derived from it, brings the port up, runs one worker per worker lcore (the
+// pure C++ worker of src/worker over the port's queue pair: rx burst, answer or forward,
+// tx burst, timers), serves telemetry under /dotgate/..., lets dpdk-dumpcap capture
+// (rte_pdump), and on SIGTERM or SIGINT stops the workers and the port and exits 0.
+//
+//   dotgate-dataplane --config FILE [-- EXTRA_EAL_ARGS...]
+//   dotgate-dataplane --check FILE      (validate the config file and exit)
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_pdump.h>
+#include <rte_telemetry.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/load.h"
+#include "eal_args.h"
+#include "mbuf_io.h"
+#include "net/ethernet.h"
+#include "port.h"
+#include "snapshot.h"
+#include "upstream/upstream_spec.h"
+#include "worker/worker_config.h"
+
+namespace dotgate::dataplane {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+enum class WorkerState : int { kStarting, kRunning, kFailed, kStopped };
+
+// Everything one worker lcore needs, and what it reports back.
+struct WorkerContext {
+  const config::Config* config = nullptr;
+  size_t port_index = 0;
+  const OpenPort* port = nullptr;
+  uint16_t queue = 0;
+  uint32_t workers = 1;
+  uint64_t secret = 0;
+  std::atomic<WorkerState> state{WorkerState::kStarting};
+  std::string error;
+  SnapshotSlot snapshot;
+};
+
+std::vector<std::unique_ptr<WorkerContext>> g_workers;
+
+void fill_snapshot(const worker::Worker& w, const MbufIo& io, WorkerSnapshot* s) {
+  s->stats = w.stats();
+  s->tcp4 = w.tcp_stats(false);
+  s->tcp6 = w.tcp_stats(true);
+  const cache::CacheStats cs = w.cache().stats();
+  s->cache_entries = cs.entries;
+  s->cache_bytes = cs.arena_used_bytes;
+  s->tx_packets = io.tx_packets();
+  s->tx_dropped = io.tx_dropped();
+  s->tsc_hz = rte_get_tsc_hz();
+  uint32_t n = 0;
+  for (size_t p = 0; p < w.pool_count(); ++p) {
+    const upstream::UpstreamPool& pool = w.pool(p);
+    for (size_t u = 0; u < pool.upstream_count() && n < WorkerSnapshot::kMaxUpstreams; ++u, ++n) {
+      const upstream::UpstreamStatus st = pool.status(u);
+      const worker::Worker::UpstreamTlsInfo tls = w.upstream_tls(p, u);
+      UpstreamSnapshot& o = s->upstreams[n];
+      std::snprintf(o.name, sizeof o.name, "%s", upstream::format_upstream(st.spec).c_str());
+      std::snprintf(o.tls_version, sizeof o.tls_version, "%s", tls.version.c_str());
+      std::snprintf(o.tls_cipher, sizeof o.tls_cipher, "%s", tls.cipher.c_str());
+      std::snprintf(o.verified_name, sizeof o.verified_name, "%s", tls.verified_name.c_str());
+      o.down = st.down;
+      o.fallback = st.fallback;
+      o.plaintext = st.plaintext;
+      o.resumed = tls.resumed;
+      o.connections_open = st.connections_open;
+      o.outstanding = st.outstanding;
+      o.srtt_us = st.srtt_us;
+      o.queries = st.queries;
+      o.answers = st.answers;
+      o.timeouts = st.timeouts;
+      o.connects = st.connects;
+      o.connect_failures = st.connect_failures;
+      o.handshake_failures = st.handshake_failures;
+      o.plaintext_queries = st.plaintext_queries;
+    }
+  }
+  s->upstream_count = n;
+}
+
+// The run-to-completion loop of one worker lcore.
+int worker_main(void* arg) {
+  WorkerContext& ctx = *static_cast<WorkerContext*>(arg);
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t start = rte_rdtsc();
+  auto now_us = [&] { return (rte_rdtsc() - start) / (hz / 1'000'000) + 1'000'000; };
+  MbufIo io(ctx.port->id, ctx.queue, ctx.port->pool);
+  std::unique_ptr<worker::Worker> w;
+  try {
+    net::MacAddr mac;
+    std::memcpy(mac.b, ctx.port->mac.addr_bytes, 6);
+    const worker::WorkerConfig wc =
+        worker::make_worker_config(*ctx.config, ctx.port_index, mac, ctx.workers, ctx.secret);
+    w = std::make_unique<worker::Worker>(wc, io, now_us());
+  } catch (const std::exception& e) {
+    ctx.error = e.what();
+    ctx.state.store(WorkerState::kFailed);
+    return -1;
+  }
+  auto snapshot = std::make_unique<WorkerSnapshot>();
+  w->announce(now_us());
+  io.flush();
+  ctx.state.store(WorkerState::kRunning);
+  uint64_t busy = 0, loops = 0, rx = 0, bursts = 0;
+  uint64_t next_publish = 0;
+  rte_mbuf* pkts[MbufIo::kBurst];
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    const uint16_t n = rte_eth_rx_burst(ctx.port->id, ctx.queue, pkts, MbufIo::kBurst);
+    const uint64_t t0 = rte_rdtsc();
+    const uint64_t now = now_us();
+    for (uint16_t i = 0; i < n; ++i) {
+      if (pkts[i]->nb_segs != 1) {  // our frames fit one segment; a chained one is not ours
+        rte_pktmbuf_free(pkts[i]);
+        continue;
+      }
+      w->receive(reinterpret_cast<uint64_t>(pkts[i]), now);
+    }
+    w->poll(now);
+    io.flush();
+    ++loops;
+    if (n != 0) {
+      // Busy cycles: only iterations that had packets, so idle polling does not count.
+      busy += rte_rdtsc() - t0;
+      rx += n;
+      ++bursts;
+    }
+    if (now >= next_publish) {
+      fill_snapshot(*w, io, snapshot.get());
+      snapshot->busy_cycles = busy;
+      snapshot->loops = loops;
+      snapshot->rx_packets = rx;
+      snapshot->rx_bursts = bursts;
+      ctx.snapshot.publish(*snapshot);
+      next_publish = now + 100'000;
+    }
+  }
+  fill_snapshot(*w, io, snapshot.get());
+  ctx.snapshot.publish(*snapshot);
+  w.reset();
+  io.flush();
+  ctx.state.store(WorkerState::kStopped);
+  return 0;
+}
+
+// ---- telemetry: /dotgate/stats, /dotgate/upstreams --------------------------------------
+
+bool read_all(std::vector<WorkerSnapshot>* out) {
+  out->resize(g_workers.size());
+  for (size_t i = 0; i < g_workers.size(); ++i) {
+    if (!g_workers[i]->snapshot.read(&(*out)[i])) return false;
+  }
+  return true;
+}
+
+int telemetry_stats(const char*, const char*, rte_tel_data* d) {
+  std::vector<WorkerSnapshot> ws;
+  if (!read_all(&ws)) return -EAGAIN;
+  rte_tel_data_start_dict(d);
+  auto sum = [&](auto field) {
+    uint64_t v = 0;
+    for (const WorkerSnapshot& w : ws) v += field(w);
+    return v;
+  };
+#define DOTGATE_STAT(name) \
+  rte_tel_data_add_dict_u64(d, #name, sum([](const WorkerSnapshot& w) { return w.stats.name; }))
+  DOTGATE_STAT(frames_in);
+  DOTGATE_STAT(frames_out);
+  DOTGATE_STAT(frames_dropped);
+  DOTGATE_STAT(tx_no_buffer);
+  DOTGATE_STAT(queries_udp);
+  DOTGATE_STAT(queries_tcp);
+  DOTGATE_STAT(queries_dot);
+  DOTGATE_STAT(refused_acl);
+  DOTGATE_STAT(dropped_acl);
+  DOTGATE_STAT(malformed);
+  DOTGATE_STAT(cache_hits);
+  DOTGATE_STAT(cache_misses);
+  DOTGATE_STAT(stale_answers);
+  DOTGATE_STAT(forwarded);
+  DOTGATE_STAT(upstream_answers);
+  DOTGATE_STAT(servfail);
+  DOTGATE_STAT(waiting_full);
+  DOTGATE_STAT(truncated);
+#undef DOTGATE_STAT
+  static const char* const kRcodes[16] = {"noerror", "formerr", "servfail", "nxdomain", "notimp", "refused",
+                                          "yxdomain", "yxrrset", "nxrrset", "notauth", "notzone", "rcode11",
+                                          "rcode12", "rcode13", "rcode14", "rcode15"};
+  for (int r = 0; r < 16; ++r) {
+    const std::string key = std::string("answers_") + kRcodes[r];
+    rte_tel_data_add_dict_u64(d, key.c_str(), sum([r](const WorkerSnapshot& w) { return w.stats.rcode[r]; }));
+  }
+  rte_tel_data_add_dict_u64(d, "tcp_connections_opened",
+                            sum([](const WorkerSnapshot& w) { return w.tcp4.opened + w.tcp6.opened; }));
+  rte_tel_data_add_dict_u64(d, "tcp_retransmits",
+                            sum([](const WorkerSnapshot& w) { return w.tcp4.retransmits + w.tcp6.retransmits; }));
+  rte_tel_data_add_dict_u64(d, "tcp_syn_cookies_sent", sum([](const WorkerSnapshot& w) {
+                              return w.tcp4.syn_cookies_sent + w.tcp6.syn_cookies_sent;
+                            }));
+  rte_tel_data_add_dict_u64(d, "cache_entries", sum([](const WorkerSnapshot& w) { return w.cache_entries; }));
+  rte_tel_data_add_dict_u64(d, "rx_packets", sum([](const WorkerSnapshot& w) { return w.rx_packets; }));
+  rte_tel_data_add_dict_u64(d, "tx_packets", sum([](const WorkerSnapshot& w) { return w.tx_packets; }));
+  rte_tel_data_add_dict_u64(d, "tx_dropped", sum([](const WorkerSnapshot& w) { return w.tx_dropped; }));
+  rte_tel_data_add_dict_u64(d, "busy_cycles", sum([](const WorkerSnapshot& w) { return w.busy_cycles; }));
+  rte_tel_data_add_dict_u64(d, "tsc_hz", ws.empty() ? 0 : ws[0].tsc_hz);
+  return 0;
+}
+
+int telemetry_upstreams(const char*, const char*, rte_tel_data* d) {
+  std::vector<WorkerSnapshot> ws;
+  if (!read_all(&ws) || ws.empty()) return -EAGAIN;
+  rte_tel_data_start_dict(d);
+  // Per upstream, summed over workers; the TLS facts of the first worker with a connection.
+  for (uint32_t u = 0; u < ws[0].upstream_count; ++u) {
+    rte_tel_data* o = rte_tel_data_alloc();
+    if (o == nullptr) return -ENOMEM;
+    rte_tel_data_start_dict(o);
+    const UpstreamSnapshot* tls = nullptr;
+    uint64_t queries = 0, answers = 0, timeouts = 0, connects = 0, cfail = 0, hfail = 0, plain = 0, open = 0;
+    bool down = true;
+    for (const WorkerSnapshot& w : ws) {
+      const UpstreamSnapshot& s = w.upstreams[u];
+      queries += s.queries;
+      answers += s.answers;
+      timeouts += s.timeouts;
+      connects += s.connects;
+      cfail += s.connect_failures;
+      hfail += s.handshake_failures;
+      plain += s.plaintext_queries;
+      open += s.connections_open;
+      down = down && s.down;
+      if (tls == nullptr && s.tls_version[0] != 0) tls = &s;
+    }
+    rte_tel_data_add_dict_string(o, "upstream", ws[0].upstreams[u].name);
+    rte_tel_data_add_dict_string(o, "state", down ? "down" : "up");
+    rte_tel_data_add_dict_string(o, "role", ws[0].upstreams[u].fallback ? "fallback" : "primary");
+    rte_tel_data_add_dict_string(o, "tls_version", tls ? tls->tls_version : "");
+    rte_tel_data_add_dict_string(o, "tls_cipher", tls ? tls->tls_cipher : "");
+    rte_tel_data_add_dict_string(o, "verified_name", tls ? tls->verified_name : "");
+    rte_tel_data_add_dict_u64(o, "resumed", tls && tls->resumed ? 1 : 0);
+    rte_tel_data_add_dict_u64(o, "connections_open", open);
+    rte_tel_data_add_dict_u64(o, "srtt_us", ws[0].upstreams[u].srtt_us);
+    rte_tel_data_add_dict_u64(o, "queries", queries);
+    rte_tel_data_add_dict_u64(o, "answers", answers);
+    rte_tel_data_add_dict_u64(o, "timeouts", timeouts);
+    rte_tel_data_add_dict_u64(o, "connects", connects);
+    rte_tel_data_add_dict_u64(o, "connect_failures", cfail);
+    rte_tel_data_add_dict_u64(o, "handshake_failures", hfail);
+    rte_tel_data_add_dict_u64(o, "plaintext_queries", plain);
+    // Telemetry keys allow letters, digits, '_', '-' and '.': the upstream's text goes in a field.
+    const std::string key = "upstream" + std::to_string(u);
+    rte_tel_data_add_dict_container(d, key.c_str(), o, 0);
+  }
+  return 0;
+}
+
+int usage(const char* program) {
+  std::fprintf(stderr,
+               "usage: %s --config FILE [-- EXTRA_EAL_ARGS...]\n"
+               "       %s --check FILE\n",
+               program, program);
+  return 2;
+}
+
+int run(int argc, char** argv) {
+  std::string config_path;
+  bool check_only = false;
+  std::vector<std::string> extra;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if ((a == "--config" || a == "--check") && i + 1 < argc) {
+      config_path = argv[++i];
+      check_only = a == "--check";
+    } else if (a == "--") {
+      extra.assign(argv + i + 1, argv + argc);
+      break;
+    } else {
+      return usage(argv[0]);
+    }
+  }
+  if (config_path.empty()) return usage(argv[0]);
+  config::ConfigResult loaded = config::load_config(config_path);
+  if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
+    for (const config::ConfigError& e : *errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 2;
+  }
+  const config::Config& c = std::get<config::Config>(loaded);
+  if (check_only) {
+    std::printf("%s: ok\n", config_path.c_str());
+    return 0;
+  }
+  const std::vector<uint32_t> lcores = worker_lcores(c.dataplane);
+  if (c.dataplane.ports.size() != 1) {
+    std::fprintf(stderr, "dotgate-dataplane: %s: one port is supported for now (the file has %zu)\n",
+                 config_path.c_str(), c.dataplane.ports.size());
+    return 2;
+  }
+  if (lcores.size() != 1) {
+    std::fprintf(stderr,
+                 "dotgate-dataplane: %s: one worker is supported for now (the file asks for %zu): several workers "
+                 "on one port need the shared neighbour table and the upstream-reply hand-off, not built yet\n",
+                 config_path.c_str(), lcores.size());
+    return 2;
+  }
+
+  std::vector<std::string> eal = eal_arguments(c, argv[0], extra);
+  std::vector<char*> eal_argv;
+  for (std::string& s : eal) eal_argv.push_back(s.data());
+  eal_argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(eal.size()), eal_argv.data()) < 0) {
+    std::fprintf(stderr,
+                 "dotgate-dataplane: EAL initialisation failed: %s (hugepages reserved? another process with "
+                 "file prefix \"%s\"? run as root)\n",
+                 rte_strerror(rte_errno), c.dataplane.file_prefix.c_str());
+    return 1;
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  int status = 0;
+  OpenPort port;
+  if (const std::string err = open_port(c.dataplane.ports[0], static_cast<uint16_t>(lcores.size()), &port);
+      !err.empty()) {
+    std::fprintf(stderr, "dotgate-dataplane: %s\n", err.c_str());
+    rte_eal_cleanup();
+    return 1;
+  }
+  rte_pdump_init();
+
+  std::random_device rd;
+  const uint32_t lcore = lcores[0];
+  if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
+    std::fprintf(stderr, "dotgate-dataplane: worker lcore %u is not an EAL worker lcore\n", lcore);
+    close_port(port);
+    rte_eal_cleanup();
+    return 1;
+  }
+  auto ctx = std::make_unique<WorkerContext>();
+  ctx->config = &c;
+  ctx->port_index = 0;
+  ctx->port = &port;
+  ctx->queue = 0;
+  ctx->workers = 1;
+  ctx->secret = uint64_t{rd()} << 32 | rd();
+  g_workers.push_back(std::move(ctx));
+  // The worker list is complete before telemetry (another thread) may read it.
+  rte_telemetry_register_cmd("/dotgate/stats", telemetry_stats,
+                             "Counters summed over the workers: queries, cache, answers by RCODE, drops. No parameters.");
+  rte_telemetry_register_cmd("/dotgate/upstreams", telemetry_upstreams,
+                             "Per upstream: state, counters, and the TLS version, cipher and verified name of its "
+                             "open connection. No parameters.");
+  rte_eal_remote_launch(worker_main, g_workers[0].get(), lcore);
+  while (g_workers[0]->state.load() == WorkerState::kStarting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (g_workers[0]->state.load() == WorkerState::kFailed) {
+    std::fprintf(stderr, "dotgate-dataplane: worker on lcore %u: %s\n", lcore, g_workers[0]->error.c_str());
+    status = 1;
+  } else {
+    char mac[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac, sizeof mac, &port.mac);
+    std::printf("dotgate-dataplane: port %s (%s, %s) up, 1 worker on lcore %u\n",
+                c.dataplane.ports[0].name.c_str(), port.driver.c_str(), mac, lcore);
+    std::printf("dotgate-dataplane: ready\n");
+    std::fflush(stdout);
+    while (!g_stop.load() && g_workers[0]->state.load() == WorkerState::kRunning) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  g_stop.store(true);
+  rte_eal_mp_wait_lcore();
+  WorkerSnapshot last{};
+  if (g_workers[0]->snapshot.read(&last)) {
+    std::printf("dotgate-dataplane: stopped; queries udp=%llu tcp=%llu dot=%llu, cache hits=%llu misses=%llu, "
+                "servfail=%llu\n",
+                static_cast<unsigned long long>(last.stats.queries_udp),
+                static_cast<unsigned long long>(last.stats.queries_tcp),
+                static_cast<unsigned long long>(last.stats.queries_dot),
+                static_cast<unsigned long long>(last.stats.cache_hits),
+                static_cast<unsigned long long>(last.stats.cache_misses),
+                static_cast<unsigned long long>(last.stats.servfail));
+  }
+  rte_pdump_uninit();
+  close_port(port);
+  rte_eal_cleanup();
+  return status;
+}
+
+}  // namespace
+}  // namespace dotgate::dataplane
+
+int main(int argc, char** argv) {
+  try {
+    return dotgate::dataplane::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dotgate-dataplane: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,61 @@
+// What a worker publishes for the telemetry thread: its counters and its upstreams' state,
+// copied every 100 ms into a slot guarded by a sequence number (the worker never waits;
+// a reader retries while a copy is in progress). Plain data only, so the copy is a memcpy.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+#include "net/tcp.h"
+#include "worker/worker.h"
+
+namespace dotgate::dataplane {
+
+struct UpstreamSnapshot {
+  char name[80];           // as in the config: 10.53.3.10:853#upstream1.lab.dotgate.test
+  char tls_version[16];    // of an open connection, "" when none
+  char tls_cipher[48];
+  char verified_name[80];
+  bool down, fallback, plaintext, resumed;
+  uint32_t connections_open, outstanding, srtt_us;
+  uint64_t queries, answers, timeouts, connects, connect_failures, handshake_failures, plaintext_queries;
+};
+
+struct WorkerSnapshot {
+  static constexpr size_t kMaxUpstreams = 32;
+  worker::WorkerStats stats;
+  net::TcpStats tcp4, tcp6;
+  uint64_t cache_entries, cache_bytes;
+  uint64_t busy_cycles, loops, rx_packets, tx_packets, tx_dropped, rx_bursts;
+  uint64_t tsc_hz;
+  uint32_t upstream_count;
+  UpstreamSnapshot upstreams[kMaxUpstreams];
+};
+
+class SnapshotSlot {
+ public:
+  void publish(const WorkerSnapshot& s) noexcept {
+    const uint32_t seq = seq_.load(std::memory_order_relaxed);
+    seq_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    std::memcpy(static_cast<void*>(&data_), &s, sizeof s);
+    seq_.store(seq + 2, std::memory_order_release);
+  }
+  bool read(WorkerSnapshot* out) const noexcept {
+    for (int tries = 0; tries < 1000; ++tries) {
+      const uint32_t before = seq_.load(std::memory_order_acquire);
+      if (before & 1) continue;
+      std::memcpy(static_cast<void*>(out), &data_, sizeof *out);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (seq_.load(std::memory_order_relaxed) == before) return before != 0;
+    }
+    return false;
+  }
+
+ private:
+  std::atomic<uint32_t> seq_{0};
+  WorkerSnapshot data_{};
+};
+
+}  // namespace dotgate::dataplane
