@@ -246,3 +246,23 @@ upstreams = ["1.1.1.1#cloudflare-dns.com"]
 
 write("dot_framing", dot_streams())
 write("config", configs())
+
+
+def upstream_scripts():
+    """Event scripts for fuzz_upstream_answers (ops: 0 ask, 1 connected, 2 connect failed,
+    3 closed, 4 message, 5 time passes): asks answered in and out of order, an answer to
+    another question, a duplicate, a connection lost with queries in flight, timeouts."""
+    ask = lambda n: bytes([0, n])
+    up = lambda c: bytes([1, c])
+    answer = lambda c, mode: bytes([4, c, mode])
+    wait = lambda t: bytes([5, t])
+    return [
+        ask(1) + ask(2) + up(0) + up(1) + answer(0, 1) + answer(1, 1),
+        ask(3) + ask(4) + ask(5) + up(0) + up(1) + up(2) + answer(2, 3) + answer(0, 2) + wait(30) + answer(0, 1),
+        ask(6) + up(0) + bytes([3, 0]) + wait(50) + up(1) + answer(1, 1),
+        ask(7) + bytes([2, 0, 1]) + bytes([2, 1, 0]) + wait(100) + ask(8) + up(2) + answer(2, 1),
+        ask(9) + up(0) + answer(0, 0) + bytes([12]) + bytes(range(12)) + wait(255) + wait(255),
+    ]
+
+
+write("upstream_answers", upstream_scripts())
