@@ -37,6 +37,7 @@ struct UpstreamPool::Upstream {
   uint32_t srtt_us = 0;
   uint32_t outstanding = 0;
   uint32_t idle_timeout_us = 0;  // from its edns-tcp-keepalive; 0: the configured one
+  uint64_t last_answer_us = 0;
   uint64_t queries = 0, answers = 0, timeouts = 0, connects = 0, connect_failures = 0, handshake_failures = 0,
            plaintext_queries = 0;
 };
@@ -49,6 +50,7 @@ struct UpstreamPool::Conn {
   uint32_t unanswered = 0;   // attempts on it that timed out in a row
   uint32_t next_slot = 0;
   uint32_t waiting = 0;      // entries in its wait list (some may be stale)
+  uint64_t last_answer_us = 0;
 };
 
 struct UpstreamPool::Slot {
@@ -65,6 +67,7 @@ struct UpstreamPool::Pending {
   uint64_t token = 0;
   uint64_t deadline_us = 0;  // the end of the budget
   uint64_t tried = 0;        // a bit per upstream already tried
+  uint64_t attempt_us = 0;   // when the current attempt was dispatched
   uint32_t conn = kNone;     // the current attempt's connection
   uint32_t slot = kNone;     // ... and slot there; kNone while waiting for it to connect
   bool in_backlog = false;   // waiting for any connection to have room
@@ -163,6 +166,18 @@ bool UpstreamPool::healthy(const Upstream& u, uint64_t now_us) const noexcept {
   return u.consecutive_failures < config_.failures_to_down || now_us >= u.retry_at_us;
 }
 
+bool UpstreamPool::has_open_room(uint32_t ui) const noexcept {
+  const uint32_t first = ui * config_.connections_per_upstream;
+  for (uint32_t k = first; k < first + config_.connections_per_upstream; ++k) {
+    const Conn& c = conns_[k];
+    if ((c.state == ConnState::kReady && c.outstanding < config_.max_outstanding) ||
+        (c.state == ConnState::kConnecting && c.waiting < config_.max_outstanding)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool UpstreamPool::available(uint32_t ui, uint64_t now_us) const noexcept {
   const Upstream& u = upstreams_[ui];
   if (!healthy(u, now_us)) return false;
@@ -201,6 +216,13 @@ int UpstreamPool::choose_upstream(const Pending& x, uint64_t now_us) {
     for (uint32_t u = begin; u < end; ++u) {
       if ((pass == 0 && (x.tried >> u & 1)) || !available(u, now_us)) continue;
       candidates[n++] = u;
+    }
+  }
+  if (n == 0) {
+    // Everything is down: rather than fail the query, use a connection still open to one
+    // of them (the probe that may prove it alive). No new connection before its backoff.
+    for (uint32_t u = 0; u < total; ++u) {
+      if (has_open_room(u)) candidates[n++] = u;
     }
   }
   if (n == 0) return -1;
@@ -280,6 +302,7 @@ UpstreamPool::Conn* UpstreamPool::choose_connection(uint32_t ui, uint64_t now_us
 
 bool UpstreamPool::dispatch(uint32_t p, uint64_t now_us) {
   Pending& x = pending_[p];
+  x.attempt_us = now_us;
   if (!place(p, now_us)) {
     // Every connection that could take it is full: it waits in the backlog for the first
     // free place, unless nothing at all can be reached.
@@ -540,6 +563,7 @@ void UpstreamPool::on_message(ConnId k, const uint8_t* msg, size_t len, uint64_t
   u.srtt_us = u.srtt_us == 0 ? rtt : u.srtt_us - u.srtt_us / 8 + rtt / 8;
   ++u.answers;
   u.consecutive_failures = 0;
+  u.last_answer_us = c.last_answer_us = now_us;
   c.unanswered = 0;
   release_slot(k, si);
   const uint64_t token = x.token;
@@ -574,11 +598,16 @@ void UpstreamPool::on_attempt_timeout(uint32_t p, uint64_t now_us) {
     Upstream& u = upstreams_[c.upstream];
     ++u.timeouts;
     u.srtt_us = std::max(u.srtt_us, config_.query_timeout_us);  // a silent upstream loses preference
-    note_failure(u, now_us);
+    // Only silence counts against health: an upstream (or connection) that answered other
+    // queries since this one left is alive, and this timeout is one lost query or a TCP
+    // stream waiting on a retransmission, whose queries all time out together.
+    const bool upstream_silent = u.last_answer_us <= x.attempt_us;
+    const bool conn_silent = c.last_answer_us <= x.attempt_us;
+    if (upstream_silent) note_failure(u, now_us);
     retry_or_fail(p, now_us);
     // A connection that answers nothing is retired (its other queries move on), like a
     // stuck TCP stream or an upstream that stopped reading.
-    if (c.state == ConnState::kReady && ++c.unanswered >= config_.timeouts_to_recycle) {
+    if (c.state == ConnState::kReady && conn_silent && ++c.unanswered >= config_.timeouts_to_recycle) {
       transport_.close(k);
       connection_lost(k, now_us);
     }

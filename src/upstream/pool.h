@@ -179,6 +179,7 @@ class UpstreamPool {
   int choose_upstream(const Pending& x, uint64_t now_us);
   bool healthy(const Upstream& u, uint64_t now_us) const noexcept;
   bool available(uint32_t upstream, uint64_t now_us) const noexcept;
+  bool has_open_room(uint32_t upstream) const noexcept;
   Conn* choose_connection(uint32_t upstream, uint64_t now_us);
   void open(uint32_t conn, uint64_t now_us);
   void transmit(uint32_t conn, uint32_t p, uint64_t now_us);

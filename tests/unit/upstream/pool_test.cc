@@ -27,6 +27,7 @@ struct SimUpstream {
   Connect connect = Connect::kOk;
   uint64_t connect_us = 1000;   // how long connecting (TCP and TLS) takes
   bool answers = true;
+  int drop_every = 0;           // > 0: every Nth query is never answered
   uint64_t delay_us = 2000;
   uint64_t jitter_us = 0;
   int keepalive_100ms = -1;     // >= 0: every answer carries edns-tcp-keepalive
@@ -84,7 +85,7 @@ struct Harness : Transport, AnswerSink {
     const uint16_t id = static_cast<uint16_t>(msg[0] << 8 | msg[1]);
     if (!ids[conn].insert(id).second) duplicate_id_seen = true;
     check_options(msg, len);
-    if (!s.answers) return;
+    if (!s.answers || (s.drop_every > 0 && s.queries % s.drop_every == 0)) return;
     const uint64_t at = now + s.delay_us + (s.jitter_us ? rng() % s.jitter_us : 0);
     if (s.wrong_question_first > 0) {
       --s.wrong_question_first;
@@ -568,6 +569,54 @@ TEST(UpstreamPool, AQueryRequeuedOnTheSameSlowConnectionFailsOnce) {
   h.run([&] { return false; }, 5'000'000);  // past the backoff
   for (uint64_t t = 100; t < 120; ++t) EXPECT_TRUE(h.ask(name_of(t), t));
   ASSERT_TRUE(h.run([&] { return h.answers.size() == 20; }));
+}
+
+}  // namespace
+}  // namespace dotgate::upstream
+
+namespace dotgate::upstream {
+namespace {
+
+// Found in-process through a lossy link: one lost TCP segment stalls a stream, every query
+// behind it times out at once, and those correlated timeouts marked the only upstream down
+// while it kept answering.
+TEST(UpstreamPool, TimeoutsWhileOtherAnswersFlowDoNotMarkTheUpstreamDown) {
+  PoolConfig c = config(1);
+  c.query_timeout_us = 200'000;
+  c.total_budget_us = 2'000'000;
+  SimUpstream lossy;
+  lossy.drop_every = 3;
+  Harness h(c, {lossy});
+  uint64_t token = 0;
+  h.run([&] {
+    if (h.now % 2000 == 0 && token < 300) h.ask(name_of(token), token), ++token;
+    return false;
+  }, 1'000'000);
+  ASSERT_TRUE(h.run([&] { return h.settled() == token; }));
+  EXPECT_FALSE(h.pool->status(0).down);
+  EXPECT_GT(h.pool->status(0).timeouts, 50u);
+  EXPECT_TRUE(h.failures.empty());
+  EXPECT_EQ(h.answers.size(), token);
+}
+
+TEST(UpstreamPool, WithEveryUpstreamDownAnOpenConnectionStillCarriesQueries) {
+  PoolConfig c = config(1);
+  c.query_timeout_us = 200'000;
+  c.total_budget_us = 300'000;
+  c.timeouts_to_recycle = 100;  // keep the connection: this is about the upstream
+  c.backoff_min_us = 10'000'000;
+  SimUpstream s;
+  s.answers = false;
+  Harness h(c, {s});
+  for (uint64_t t = 0; t < 3; ++t) h.ask(name_of(t), t);
+  ASSERT_TRUE(h.run([&] { return h.settled() == 3; }));
+  ASSERT_TRUE(h.pool->status(0).down);
+  ASSERT_EQ(h.pool->status(0).connections_open, 1u);
+  h.sims[0].answers = true;  // it recovers; its backoff has seconds to run
+  EXPECT_TRUE(h.ask(name_of(9), 9));
+  ASSERT_TRUE(h.run([&] { return h.settled() == 4; }));
+  EXPECT_EQ(h.answers.count(9), 1u);
+  EXPECT_FALSE(h.pool->status(0).down);
 }
 
 }  // namespace
