@@ -12,7 +12,7 @@ packages=(
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test, lab and benchmark peers
   iproute2 iputils-ping nftables socat tcpdump tshark dnsutils knot-dnsutils dnsperf
-  unbound python3-dnspython valgrind
+  unbound knot-resolver dnsdist python3-dnspython valgrind ethtool
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # The worker against a real DoT upstream: unbound, serving a synthetic zone over TLS on
 # 853 with a certificate from a throwaway CA this test makes, in a network namespace this
 # test makes, reached through a TAP device on the worker's own TCP and OpenSSL sessions.
-# Clients (dig, a pipelining dnspython client) ask the worker over UDP. Checks: answers
+# Then knot-resolver as a second upstream implementation. Clients (dig, kdig, dnspython)
+# ask the worker over UDP, TCP and DoT. Checks: answers
 # forwarded over DoT and cached, many queries in flight at once, the TLS facts of the
 # upstream connection, a capture on the link showing TLS on 853 and not one packet to an
 # upstream port 53 (strict mode), the upstream killed and restarted mid-run, and an
@@ -245,6 +246,47 @@ refused_no_plaintext() {
 }
 check "capture: still not one packet to the upstream's port 53" refused_no_plaintext
 stop_unbound
+
+# --- a second implementation as the upstream: knot-resolver (kresd) --------------------
+# kresd answers names under RFC 6761 special-use domains (.test) NXDOMAIN by policy, so its
+# data lives under example.com (hints), with nothing else reachable.
+if command -v kresd >/dev/null; then
+  mkdir -p "$work/kresd"
+  {
+    echo "net.listen('192.0.2.1', 853, { kind = 'tls' })"
+    echo "net.tls('$work/dot.pem', '$work/dot.key')"
+    echo "modules = { 'hints > iterate' }"
+    echo "hints.set('www.example.com 192.0.2.81')"
+    for i in $(seq 1 40); do echo "hints.set('k$i.example.com 203.0.113.$i')"; done
+  } >"$work/kresd.conf"
+  start_worker "192.0.2.1@853#dot.test"
+  ip netns exec "$ns" kresd -n -c "$work/kresd.conf" "$work/kresd" >"$work/kresd.out" 2>&1 &
+  unbound_pid=$!
+  for _ in $(seq 50); do in_ns ss -ltn | grep -q '192.0.2.1:853' && break; sleep 0.1; done
+  check "knot-resolver upstream: a miss forwarded over DoT and answered" dig_is www.example.com 192.0.2.81
+  kresd_many() {  # 40 names at once over UDP
+    in_ns /usr/bin/python3 - <<'PY'
+import socket, time, dns.message
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+want = {}
+for i in range(1, 41):
+    q = dns.message.make_query(f"k{i}.example.com", "A")
+    want[q.id] = f"203.0.113.{i}"
+    s.sendto(q.to_wire(), ("192.0.2.2", 53))
+while want:
+    m = dns.message.from_wire(s.recvfrom(4096)[0])
+    assert m.answer[0][0].address == want.pop(m.id)
+print("40 answered through knot-resolver")
+PY
+  }
+  check "knot-resolver upstream: 40 queries in flight, all matched" kresd_many
+  check "knot-resolver upstream: TLS 1.3, verified as dot.test" grep -q 'tls: TLSv1.3 .* verified=dot.test' "$work/out"
+  stop_worker
+  stop_unbound
+else
+  echo "skip: knot-resolver (kresd) not installed"
+fi
 
 echo "dot_upstream_interop: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
