@@ -78,6 +78,7 @@ void fill_snapshot(const worker::Worker& w, const MbufIo& io, WorkerSnapshot* s)
       std::snprintf(o.tls_version, sizeof o.tls_version, "%s", tls.version.c_str());
       std::snprintf(o.tls_cipher, sizeof o.tls_cipher, "%s", tls.cipher.c_str());
       std::snprintf(o.verified_name, sizeof o.verified_name, "%s", tls.verified_name.c_str());
+      std::snprintf(o.last_tls_failure, sizeof o.last_tls_failure, "%s", tls.last_failure.c_str());
       o.down = st.down;
       o.fallback = st.fallback;
       o.plaintext = st.plaintext;
@@ -256,6 +257,7 @@ int telemetry_upstreams(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_string(o, "tls_cipher", tls ? tls->tls_cipher : "");
     rte_tel_data_add_dict_string(o, "verified_name", tls ? tls->verified_name : "");
     rte_tel_data_add_dict_u64(o, "resumed", tls && tls->resumed ? 1 : 0);
+    rte_tel_data_add_dict_string(o, "last_tls_failure", ws[0].upstreams[u].last_tls_failure);
     rte_tel_data_add_dict_u64(o, "connections_open", open);
     rte_tel_data_add_dict_u64(o, "srtt_us", ws[0].upstreams[u].srtt_us);
     rte_tel_data_add_dict_u64(o, "queries", queries);

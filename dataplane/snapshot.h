@@ -17,6 +17,7 @@ struct UpstreamSnapshot {
   char tls_version[16];    // of an open connection, "" when none
   char tls_cipher[48];
   char verified_name[80];
+  char last_tls_failure[96];  // why its last handshake failed; "" if none did
   bool down, fallback, plaintext, resumed;
   uint32_t connections_open, outstanding, srtt_us;
   uint64_t queries, answers, timeouts, connects, connect_failures, handshake_failures, plaintext_queries;

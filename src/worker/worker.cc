@@ -251,6 +251,7 @@ class Worker::Impl {
   std::vector<size_t> link_base_;  // first link of each pool
   std::vector<Link> links_;
   std::vector<uint32_t> link_pool_;  // pool of each link
+  std::vector<std::vector<std::string>> tls_failures_;  // per pool and upstream: the last reason
   std::vector<uint32_t> dirty_links_;
   struct Deferred {
     uint32_t link;
@@ -359,6 +360,7 @@ Worker::Impl::Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
     pools_.push_back(std::make_unique<upstream::UpstreamPool>(pc, *transports_.back(), sink_, now_us));
     link_base_.push_back(links);
     links += pools_.back()->connection_count();
+    tls_failures_.emplace_back(pools_.back()->upstream_count());
     for (const std::string& zone : config.pools[p].zones) {
       if (!zones_.add(zone, p)) throw std::runtime_error("forward zone \"" + zone + "\" is invalid or in two pools");
     }
@@ -986,9 +988,12 @@ void Worker::Impl::link_open(uint32_t pool, upstream::ConnId c, const upstream::
   l.v6 = u.address.v6;
   l.tls = tls;
   const bool family_ok = l.v6 ? config_.has_ipv6 : config_.has_ipv4;
+  // Opportunistic mode after TLS failed: plaintext DNS over TCP to the same upstream's port
+  // 53 (RFC 7858 4.1), as systemd-resolved's DNSOverTLS=opportunistic does.
+  const uint16_t port = tls ? u.port : uint16_t{53};
   l.tcp = !family_ok ? net::kNoConn
-          : l.v6     ? tcp6_.connect(u.address.v6addr, u.port, now_us_)
-                     : tcp4_.connect(u.address.v4, u.port, now_us_);
+          : l.v6     ? tcp6_.connect(u.address.v6addr, port, now_us_)
+                     : tcp4_.connect(u.address.v4, port, now_us_);
   if (l.tcp == net::kNoConn) {
     deferred_.push_back(Deferred{index, false});  // the pool hears of it on the next poll
     return;
@@ -1068,6 +1073,7 @@ void Worker::Impl::link_drive(uint32_t index, uint64_t now_us) {
   if (l.session && !l.ready) {
     const tls::TlsResult res = l.session->handshake();
     if (res == tls::TlsResult::kFailed) {
+      tls_failures_[link_pool_[index]][pool.connection_upstream(c)] = l.session->failure();
       const net::TcpConn t = l.tcp;
       const bool v6 = l.v6;
       link_lost(index, true);
@@ -1276,6 +1282,7 @@ const net::TcpStats& Worker::tcp_stats(bool v6) const noexcept {
 Worker::UpstreamTlsInfo Worker::upstream_tls(size_t pool, size_t upstream) const {
   UpstreamTlsInfo info;
   const upstream::UpstreamPool& p = *impl_->pools_.at(pool);
+  info.last_failure = impl_->tls_failures_[pool].at(upstream);
   for (size_t c = 0; c < p.connection_count(); ++c) {
     if (p.connection_upstream(static_cast<upstream::ConnId>(c)) != upstream) continue;
     const Impl::Link& l = impl_->links_[impl_->link_base_[pool] + c];

@@ -123,6 +123,7 @@ class Worker {
   struct UpstreamTlsInfo {
     std::string version, cipher, verified_name;
     bool resumed = false;
+    std::string last_failure;  // why its last TLS handshake failed, OpenSSL's words; "" if none did
   };
   UpstreamTlsInfo upstream_tls(size_t pool, size_t upstream) const;
   const net::TcpStats& tcp_stats(bool v6) const noexcept;

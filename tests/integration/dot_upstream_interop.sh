@@ -64,6 +64,7 @@ server:
   logfile: "$work/unbound.log"
   verbosity: 1
   interface: 192.0.2.1@853
+  interface: 192.0.2.1@53
   tls-port: 853
   tls-service-key: "$work/dot.key"
   tls-service-pem: "$work/dot.pem"
@@ -94,8 +95,8 @@ check() {  # description, command...
   fi
 }
 
-start_worker() {  # upstream spec
-  ip netns exec "$ns" timeout 120 "$harness" tap0 90 "$work/ca.pem" strict "$work/us.pem" "$work/us.key" "$1" >"$work/out" 2>&1 &
+start_worker() {  # upstream spec [privacy]
+  ip netns exec "$ns" timeout 120 "$harness" tap0 90 "$work/ca.pem" "${2:-strict}" "$work/us.pem" "$work/us.key" "$1" >"$work/out" 2>&1 &
   pid=$!
   for _ in $(seq 50); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.1; done
   grep -q ready "$work/out" || { echo "worker did not start:"; cat "$work/out"; exit 1; }
@@ -237,6 +238,7 @@ check "a certificate for another name: SERVFAIL" status_is www.example.test SERV
 sleep 0.3
 kill "$dump_pid" 2>/dev/null; wait "$dump_pid" 2>/dev/null; dump_pid=
 stop_worker
+check "the refusal names its reason (OpenSSL's words)" grep -q 'tls-failure: .*hostname mismatch' "$work/out"
 check "the handshake was refused and counted" test "$(grep -o 'handshake_failures=[0-9]*' "$work/counters" | cut -d= -f2)" -ge 1
 refused_no_plaintext() {
   local plain
@@ -245,6 +247,14 @@ refused_no_plaintext() {
   [ "$plain" -eq 0 ]
 }
 check "capture: still not one packet to the upstream's port 53" refused_no_plaintext
+
+# --- opportunistic mode: the same bad certificate, then plaintext TCP to port 53 --------
+start_worker "192.0.2.1@853#wrong.test" opportunistic
+sleep 0.5
+check "opportunistic: TLS refused, answered over plaintext TCP 53" dig_is www.example.test 192.0.2.80
+stop_worker
+check "opportunistic: the plaintext queries were counted" \
+  test "$(grep -o 'plaintext_queries=[0-9]*' "$work/counters" | cut -d= -f2)" -ge 1
 stop_unbound
 
 # --- a second implementation as the upstream: knot-resolver (kresd) --------------------

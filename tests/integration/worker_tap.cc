@@ -139,7 +139,7 @@ int main(int argc, char** argv) try {
   std::fflush(stdout);
   w.announce(now_us());
 
-  std::string last_tls;
+  std::string last_tls, last_failure;
   const uint64_t end = now_us() + static_cast<uint64_t>(seconds) * 1'000'000;
   while (!g_stop && now_us() < end) {
     uint8_t* data;
@@ -159,6 +159,11 @@ int main(int argc, char** argv) try {
     const std::string line = tls.version.empty() ? std::string()
                                                  : tls.version + " " + tls.cipher + " verified=" + tls.verified_name +
                                                        (tls.resumed ? " resumed" : "");
+    if (!tls.last_failure.empty() && tls.last_failure != last_failure) {
+      std::printf("tls-failure: %s\n", tls.last_failure.c_str());
+      std::fflush(stdout);
+      last_failure = tls.last_failure;
+    }
     if (line != last_tls && !line.empty()) {
       std::printf("tls: %s\n", line.c_str());
       std::fflush(stdout);
