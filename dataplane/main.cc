@@ -59,6 +59,7 @@ std::vector<std::unique_ptr<WorkerContext>> g_workers;
 
 void fill_snapshot(const worker::Worker& w, const MbufIo& io, WorkerSnapshot* s) {
   s->stats = w.stats();
+  s->forwarded_latency = w.forwarded_latency();
   s->tcp4 = w.tcp_stats(false);
   s->tcp6 = w.tcp_stats(true);
   const cache::CacheStats cs = w.cache().stats();
@@ -93,6 +94,7 @@ void fill_snapshot(const worker::Worker& w, const MbufIo& io, WorkerSnapshot* s)
       o.connect_failures = st.connect_failures;
       o.handshake_failures = st.handshake_failures;
       o.plaintext_queries = st.plaintext_queries;
+      o.latency = pool.latency(u);
     }
   }
   s->upstream_count = n;
@@ -274,6 +276,34 @@ int telemetry_upstreams(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+void add_latency(rte_tel_data* d, const char* key, const util::LatencyHistogram& h) {
+  rte_tel_data* o = rte_tel_data_alloc();
+  if (o == nullptr) return;
+  rte_tel_data_start_dict(o);
+  rte_tel_data_add_dict_u64(o, "count", h.count());
+  rte_tel_data_add_dict_u64(o, "p50_us", h.quantile(0.50));
+  rte_tel_data_add_dict_u64(o, "p90_us", h.quantile(0.90));
+  rte_tel_data_add_dict_u64(o, "p99_us", h.quantile(0.99));
+  rte_tel_data_add_dict_u64(o, "p999_us", h.quantile(0.999));
+  rte_tel_data_add_dict_container(d, key, o, 0);
+}
+
+// Client-visible latency of forwarded queries, and each upstream's response time.
+int telemetry_latency(const char*, const char*, rte_tel_data* d) {
+  std::vector<WorkerSnapshot> ws;
+  if (!read_all(&ws) || ws.empty()) return -EAGAIN;
+  rte_tel_data_start_dict(d);
+  util::LatencyHistogram forwarded;
+  for (const WorkerSnapshot& w : ws) forwarded.merge(w.forwarded_latency);
+  add_latency(d, "forwarded", forwarded);
+  for (uint32_t u = 0; u < ws[0].upstream_count; ++u) {
+    util::LatencyHistogram h;
+    for (const WorkerSnapshot& w : ws) h.merge(w.upstreams[u].latency);
+    add_latency(d, ("upstream" + std::to_string(u)).c_str(), h);
+  }
+  return 0;
+}
+
 int usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s --config FILE [-- EXTRA_EAL_ARGS...]\n"
@@ -365,6 +395,9 @@ int run(int argc, char** argv) {
   // The worker list is complete before telemetry (another thread) may read it.
   rte_telemetry_register_cmd("/dotgate/stats", telemetry_stats,
                              "Counters summed over the workers: queries, cache, answers by RCODE, drops. No parameters.");
+  rte_telemetry_register_cmd("/dotgate/latency", telemetry_latency,
+                             "Latency percentiles in microseconds: forwarded queries as clients see them, and each "
+                             "upstream's response time. No parameters.");
   rte_telemetry_register_cmd("/dotgate/upstreams", telemetry_upstreams,
                              "Per upstream: state, counters, and the TLS version, cipher and verified name of its "
                              "open connection. No parameters.");

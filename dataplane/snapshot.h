@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "net/tcp.h"
+#include "util/histogram.h"
 #include "worker/worker.h"
 
 namespace dotgate::dataplane {
@@ -21,11 +22,13 @@ struct UpstreamSnapshot {
   bool down, fallback, plaintext, resumed;
   uint32_t connections_open, outstanding, srtt_us;
   uint64_t queries, answers, timeouts, connects, connect_failures, handshake_failures, plaintext_queries;
+  util::LatencyHistogram latency;
 };
 
 struct WorkerSnapshot {
   static constexpr size_t kMaxUpstreams = 32;
   worker::WorkerStats stats;
+  util::LatencyHistogram forwarded_latency;
   net::TcpStats tcp4, tcp6;
   uint64_t cache_entries, cache_bytes;
   uint64_t busy_cycles, loops, rx_packets, tx_packets, tx_dropped, rx_bursts;

@@ -38,6 +38,7 @@ struct UpstreamPool::Upstream {
   uint32_t outstanding = 0;
   uint32_t idle_timeout_us = 0;  // from its edns-tcp-keepalive; 0: the configured one
   uint64_t last_answer_us = 0;
+  util::LatencyHistogram latency;
   uint64_t queries = 0, answers = 0, timeouts = 0, connects = 0, connect_failures = 0, handshake_failures = 0,
            plaintext_queries = 0;
 };
@@ -99,8 +100,12 @@ UpstreamPool::UpstreamPool(const PoolConfig& config, Transport& transport, Answe
   }
   if (config.max_pending == 0) throw std::invalid_argument("max_pending must be at least 1");
   config_.connections_per_upstream = std::max<uint32_t>(config.connections_per_upstream, 1);
-  for (const UpstreamSpec& u : config.upstreams) upstreams_.push_back(Upstream{.spec = u});
-  for (const UpstreamSpec& u : config.fallback) upstreams_.push_back(Upstream{.spec = u, .fallback = true});
+  upstreams_.resize(total);
+  for (size_t i = 0; i < total; ++i) {
+    const bool fallback = i >= config.upstreams.size();
+    upstreams_[i].spec = fallback ? config.fallback[i - config.upstreams.size()] : config.upstreams[i];
+    upstreams_[i].fallback = fallback;
+  }
   conns_.resize(total * config_.connections_per_upstream);
   for (size_t i = 0; i < conns_.size(); ++i) conns_[i].upstream = static_cast<uint32_t>(i / config_.connections_per_upstream);
   // Twice the pipelining depth, so a free slot is found quickly and an ID's low bits name it.
@@ -561,6 +566,7 @@ void UpstreamPool::on_message(ConnId k, const uint8_t* msg, size_t len, uint64_t
   }
   const uint32_t rtt = static_cast<uint32_t>(std::min<uint64_t>(now_us - s.sent_us, UINT32_MAX));
   u.srtt_us = u.srtt_us == 0 ? rtt : u.srtt_us - u.srtt_us / 8 + rtt / 8;
+  u.latency.record(rtt);
   ++u.answers;
   u.consecutive_failures = 0;
   u.last_answer_us = c.last_answer_us = now_us;
@@ -615,6 +621,8 @@ void UpstreamPool::on_attempt_timeout(uint32_t p, uint64_t now_us) {
   }
   retry_or_fail(p, now_us);
 }
+
+const util::LatencyHistogram& UpstreamPool::latency(size_t i) const { return upstreams_.at(i).latency; }
 
 UpstreamStatus UpstreamPool::status(size_t i) const {
   const Upstream& u = upstreams_[i];

@@ -20,6 +20,7 @@
 #include "dns/message.h"
 #include "net/timer_wheel.h"
 #include "upstream/upstream_spec.h"
+#include "util/histogram.h"
 
 namespace dotgate::upstream {
 
@@ -158,6 +159,8 @@ class UpstreamPool {
 
   size_t upstream_count() const noexcept;
   UpstreamStatus status(size_t upstream) const;
+  // Its response times (query sent to answer matched), in microseconds.
+  const util::LatencyHistogram& latency(size_t upstream) const;
   const PoolStats& stats() const noexcept { return stats_; }
   size_t in_flight() const noexcept { return in_flight_; }
   size_t connection_count() const noexcept;  // ConnIds: 0 .. count-1

@@ -47,6 +47,7 @@ struct Waiting {
   Kind kind = kFree;
   uint32_t gen = 0;
   bool v6 = false;
+  uint64_t arrived_us = 0;
   net::TcpConn conn = net::kNoConn;  // kStream: the client's TCP or DoT connection...
   uint32_t conn_gen = 0;             // ...while it is this one
   net::IpAddr client;
@@ -262,6 +263,7 @@ class Worker::Impl {
   std::vector<uint32_t> free_waiting_;
   uint32_t last_waiting_ = 0;  // the entry forward() just took
   uint8_t read_buf_[kReadChunk];
+  util::LatencyHistogram forwarded_latency_;
   uint8_t reply_buf_[tls::kMaxDnsMessage];
 };
 
@@ -709,6 +711,7 @@ bool Worker::Impl::forward(const dns::Query& q, const uint8_t* msg, uint32_t poo
   w.local_port = local_port;
   w.mac = mac;
   w.query_len = q.msg_len;
+  w.arrived_us = now_us_;
   std::memcpy(w.query, msg, q.msg_len);
   upstream::Question question;
   question.name = msg + dns::kHeaderSize;  // as the client spelled it: the answer echoes it
@@ -809,6 +812,7 @@ void Worker::Impl::reply_to_waiting(Waiting& w, const uint8_t* upstream_msg, siz
     ++stats_.servfail;
     n = dns::build_error_response(w.query, q, dns::kServFail, out, cap, config_.edns_buffer_size);
   }
+  if (w.arrived_us != 0) forwarded_latency_.record(now_us_ - w.arrived_us);
   if (udp) {
     if (n == 0) {
       io_.release(h);
@@ -1273,6 +1277,7 @@ void Worker::receive(uint64_t handle, uint64_t now_us) { impl_->receive(handle, 
 void Worker::poll(uint64_t now_us) { impl_->poll(now_us); }
 void Worker::announce(uint64_t now_us) { impl_->announce(now_us); }
 const cache::Cache& Worker::cache() const noexcept { return impl_->cache_; }
+const util::LatencyHistogram& Worker::forwarded_latency() const noexcept { return impl_->forwarded_latency_; }
 size_t Worker::pool_count() const noexcept { return impl_->pools_.size(); }
 const upstream::UpstreamPool& Worker::pool(size_t i) const { return *impl_->pools_.at(i); }
 const net::TcpStats& Worker::tcp_stats(bool v6) const noexcept {

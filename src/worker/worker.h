@@ -30,6 +30,7 @@
 #include "tls/tls_context.h"
 #include "upstream/forward_zones.h"
 #include "upstream/pool.h"
+#include "util/histogram.h"
 #include "worker/packet_io.h"
 
 namespace dotgate::worker {
@@ -115,6 +116,9 @@ class Worker {
   void announce(uint64_t now_us);
 
   const WorkerStats& stats() const noexcept { return stats_; }
+  // Client-visible time of forwarded queries: from the query's arrival to the answer (or
+  // SERVFAIL) going out, in microseconds.
+  const util::LatencyHistogram& forwarded_latency() const noexcept;
   const cache::Cache& cache() const noexcept;
   size_t pool_count() const noexcept;
   const upstream::UpstreamPool& pool(size_t i) const;

@@ -269,6 +269,15 @@ upstreams_tls() {
   telemetry /dotgate/upstreams | tee /dev/stderr | grep -q '"tls_version": "TLSv1.3"'
 }
 check "telemetry: upstream connections are TLS 1.3 with a verified name" upstreams_tls
+latency() {
+  telemetry /dotgate/latency | /usr/bin/python3 -c "
+import json, sys
+l = json.load(sys.stdin)['/dotgate/latency']
+print(l)
+assert l['forwarded']['count'] >= 200 and 0 < l['forwarded']['p50_us'] <= l['forwarded']['p99_us']
+assert l['upstream0']['count'] + l['upstream1']['count'] >= 200"
+}
+check "telemetry: latency percentiles of forwarded queries and of each upstream" latency
 failover() {  # one upstream killed; 40 fresh names are all answered
   kill "${ub_pids[1]}"; wait "${ub_pids[1]}" 2>/dev/null; ub_pids[1]=
   local ok=0
