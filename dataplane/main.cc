@@ -14,10 +14,12 @@
 #include <rte_pdump.h>
 #include <rte_telemetry.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -50,6 +52,7 @@ struct WorkerContext {
   uint16_t queue = 0;
   uint32_t workers = 1;
   uint64_t secret = 0;
+  const net::ImpairmentConfig* impairment = nullptr;  // on TX, for tests and the lab
   std::atomic<WorkerState> state{WorkerState::kStarting};
   std::string error;
   SnapshotSlot snapshot;
@@ -106,7 +109,7 @@ int worker_main(void* arg) {
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t start = rte_rdtsc();
   auto now_us = [&] { return (rte_rdtsc() - start) / (hz / 1'000'000) + 1'000'000; };
-  MbufIo io(ctx.port->id, ctx.queue, ctx.port->pool);
+  MbufIo io(ctx.port->id, ctx.queue, ctx.port->pool, ctx.impairment);
   std::unique_ptr<worker::Worker> w;
   try {
     net::MacAddr mac;
@@ -130,6 +133,7 @@ int worker_main(void* arg) {
     const uint16_t n = rte_eth_rx_burst(ctx.port->id, ctx.queue, pkts, MbufIo::kBurst);
     const uint64_t t0 = rte_rdtsc();
     const uint64_t now = now_us();
+    io.set_time(now);
     for (uint16_t i = 0; i < n; ++i) {
       if (pkts[i]->nb_segs != 1) {  // our frames fit one segment; a chained one is not ours
         rte_pktmbuf_free(pkts[i]);
@@ -304,6 +308,41 @@ int telemetry_latency(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// DOTGATE_IMPAIRMENT="delay_ms=100,jitter_ms=10,reorder_pct=10,dup_pct=0,loss_pct=0,seed=1"
+// puts the impairment stage on the TX path (tests and the lab; this kernel has no netem).
+bool impairment_from_env(net::ImpairmentConfig* c, std::string* error) {
+  const char* env = std::getenv("DOTGATE_IMPAIRMENT");
+  if (env == nullptr || *env == 0) return false;
+  std::string text = env;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t end = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, end - at);
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    char* rest = nullptr;
+    const unsigned long v = eq == std::string::npos ? 0 : std::strtoul(item.c_str() + eq + 1, &rest, 10);
+    if (eq == std::string::npos || rest == nullptr || *rest != 0) {
+      *error = "DOTGATE_IMPAIRMENT: \"" + item + "\" is not key=number";
+      return false;
+    }
+    if (key == "delay_ms") c->delay_us = static_cast<uint32_t>(v * 1000);
+    else if (key == "jitter_ms") c->jitter_us = static_cast<uint32_t>(v * 1000);
+    else if (key == "reorder_pct") c->reorder_ppm = static_cast<uint32_t>(v * 10'000);
+    else if (key == "dup_pct") c->duplicate_ppm = static_cast<uint32_t>(v * 10'000);
+    else if (key == "loss_pct") c->loss_ppm = static_cast<uint32_t>(v * 10'000);
+    else if (key == "seed") c->seed = v;
+    else {
+      *error = "DOTGATE_IMPAIRMENT: unknown key \"" + key + "\"";
+      return false;
+    }
+    at = end + 1;
+  }
+  c->reorder_us = std::max<uint32_t>(c->delay_us / 2, 5000);
+  c->capacity = 16384;
+  return true;
+}
+
 int usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s --config FILE [-- EXTRA_EAL_ARGS...]\n"
@@ -376,6 +415,21 @@ int run(int argc, char** argv) {
   }
   rte_pdump_init();
 
+  static net::ImpairmentConfig impairment;
+  std::string impairment_error;
+  const bool impaired = impairment_from_env(&impairment, &impairment_error);
+  if (!impairment_error.empty()) {
+    std::fprintf(stderr, "dotgate-dataplane: %s\n", impairment_error.c_str());
+    close_port(port);
+    rte_eal_cleanup();
+    return 2;
+  }
+  if (impaired) {
+    std::printf("dotgate-dataplane: impairment on TX: delay %u us, jitter %u us, reorder %u ppm, duplicate %u ppm, "
+                "loss %u ppm\n",
+                impairment.delay_us, impairment.jitter_us, impairment.reorder_ppm, impairment.duplicate_ppm,
+                impairment.loss_ppm);
+  }
   std::random_device rd;
   const uint32_t lcore = lcores[0];
   if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
@@ -391,6 +445,7 @@ int run(int argc, char** argv) {
   ctx->queue = 0;
   ctx->workers = 1;
   ctx->secret = uint64_t{rd()} << 32 | rd();
+  ctx->impairment = impaired ? &impairment : nullptr;
   g_workers.push_back(std::move(ctx));
   // The worker list is complete before telemetry (another thread) may read it.
   rte_telemetry_register_cmd("/dotgate/stats", telemetry_stats,

@@ -2,13 +2,20 @@
 // frames to send gather in a burst that goes out with one rte_eth_tx_burst when it is full
 // and at the end of every loop iteration (flush). What the queue does not take is freed
 // and counted: a full TX ring sheds load, it does not block the worker.
+//
+// For tests and the lab, an impairment stage (src/net/impairment.h: delay, jitter,
+// reordering, duplication, loss; seeded) may sit on the TX path: frames are copied into it
+// and leave when due, since this kernel has no netem.
 #pragma once
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 
+#include "net/impairment.h"
 #include "worker/packet_io.h"
 
 namespace dotgate::dataplane {
@@ -17,7 +24,11 @@ class MbufIo final : public worker::PacketIo {
  public:
   static constexpr uint16_t kBurst = 32;
 
-  MbufIo(uint16_t port, uint16_t queue, rte_mempool* pool) : port_(port), queue_(queue), pool_(pool) {}
+  MbufIo(uint16_t port, uint16_t queue, rte_mempool* pool, const net::ImpairmentConfig* impair = nullptr)
+      : port_(port), queue_(queue), pool_(pool) {
+    if (impair != nullptr && impair->enabled()) impairment_ = std::make_unique<net::Impairment>(*impair);
+  }
+  void set_time(uint64_t now_us) noexcept { now_us_ = now_us; }
   ~MbufIo() override { flush(); }
 
   uint64_t alloc(uint8_t** data, size_t* capacity) override {
@@ -35,12 +46,43 @@ class MbufIo final : public worker::PacketIo {
     m->pkt_len = static_cast<uint32_t>(len);
   }
   void transmit(uint64_t h) override {
-    tx_[tx_count_++] = mbuf(h);
-    if (tx_count_ == kBurst) flush();
+    if (impairment_) {
+      impairment_->offer(data(h), length(h), now_us_);
+      release(h);
+      return;
+    }
+    queue(mbuf(h));
   }
   void release(uint64_t h) override { rte_pktmbuf_free(mbuf(h)); }
 
   void flush() {
+    if (impairment_) {
+      impairment_->release(now_us_, [&](const uint8_t* f, size_t n) {
+        uint8_t* d;
+        size_t cap;
+        const uint64_t h = alloc(&d, &cap);
+        if (h == 0 || n > cap) {
+          if (h != 0) release(h);
+          ++tx_dropped_;
+          return;
+        }
+        std::memcpy(d, f, n);
+        set_length(h, n);
+        queue(mbuf(h));
+      });
+    }
+    send_burst();
+  }
+  uint64_t tx_packets() const noexcept { return tx_packets_; }
+  uint64_t tx_dropped() const noexcept { return tx_dropped_; }
+
+ private:
+  static rte_mbuf* mbuf(uint64_t h) { return reinterpret_cast<rte_mbuf*>(h); }
+  void queue(rte_mbuf* m) {
+    tx_[tx_count_++] = m;
+    if (tx_count_ == kBurst) send_burst();
+  }
+  void send_burst() {
     if (tx_count_ == 0) return;
     const uint16_t sent = rte_eth_tx_burst(port_, queue_, tx_, tx_count_);
     tx_packets_ += sent;
@@ -48,14 +90,12 @@ class MbufIo final : public worker::PacketIo {
     tx_dropped_ += tx_count_ - sent;
     tx_count_ = 0;
   }
-  uint64_t tx_packets() const noexcept { return tx_packets_; }
-  uint64_t tx_dropped() const noexcept { return tx_dropped_; }
 
- private:
-  static rte_mbuf* mbuf(uint64_t h) { return reinterpret_cast<rte_mbuf*>(h); }
   uint16_t port_;
   uint16_t queue_;
   rte_mempool* pool_;
+  std::unique_ptr<net::Impairment> impairment_;
+  uint64_t now_us_ = 0;
   rte_mbuf* tx_[kBurst];
   uint16_t tx_count_ = 0;
   uint64_t tx_packets_ = 0;

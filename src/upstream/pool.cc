@@ -431,6 +431,17 @@ void UpstreamPool::note_failure(Upstream& u, uint64_t now_us) {
   u.retry_at_us = now_us + u.backoff_us - u.backoff_us / 4 + jitter;
 }
 
+void UpstreamPool::compact_waits(uint32_t k) {
+  Conn& c = conns_[k];
+  Wait* w = &waits_[size_t{k} * config_.max_outstanding];
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < c.waiting; ++i) {
+    const Pending& x = pending_[w[i].pending];
+    if (x.live && x.gen == w[i].gen && x.conn == k && x.slot == kNone) w[kept++] = w[i];
+  }
+  c.waiting = kept;
+}
+
 void UpstreamPool::on_connected(ConnId k, uint64_t now_us) {
   Conn& c = conns_[k];
   if (c.state != ConnState::kConnecting) return;
@@ -599,6 +610,15 @@ void UpstreamPool::on_attempt_timeout(uint32_t p, uint64_t now_us) {
   Pending& x = pending_[p];
   if (!x.live) return;
   const uint32_t k = x.conn;
+  if (k != kNone && x.slot == kNone) {
+    // It never left: its connection is still connecting (a lost SYN costs a second). That
+    // is the connection's delay, not the upstream's silence; the connect reports its own
+    // failure. Try elsewhere, and take it off the wait list so the list keeps its room.
+    x.conn = kNone;
+    compact_waits(k);
+    retry_or_fail(p, now_us);
+    return;
+  }
   if (k != kNone) {
     Conn& c = conns_[k];
     Upstream& u = upstreams_[c.upstream];

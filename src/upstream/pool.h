@@ -192,6 +192,7 @@ class UpstreamPool {
   void retry_or_fail(uint32_t p, uint64_t now_us);
   void on_attempt_timeout(uint32_t p, uint64_t now_us);
   void connection_lost(uint32_t conn, uint64_t now_us);
+  void compact_waits(uint32_t conn);
   void note_failure(Upstream& u, uint64_t now_us);
   void arm_idle(uint32_t conn, uint64_t now_us);
   uint64_t next_random() noexcept;

@@ -109,8 +109,8 @@ ca_bundle = "$work/ca.pem"
 
 [pools.default]
 upstreams = ["192.0.2.10#up1.test", "192.0.2.11#up2.test"]
-query_timeout = "500ms"
-retry_budget = "2s"
+# The defaults for timeouts (1.5 s an attempt, 4 s in all): through the loss phase a TCP
+# stream may wait a retransmission timeout or two.
 connect_backoff_max = "2s"
 
 [cache]
@@ -191,6 +191,7 @@ s.settimeout(1)
 want, wire = {}, {}
 for i in range(1, 201):
     q = dns.message.make_query(f"n{i}.example.test", "A")
+    q.id = i  # unique: random IDs collide (birthday odds)
     want[q.id] = f"198.51.100.{i % 250}"
     wire[q.id] = q.to_wire()
     s.sendto(wire[q.id], ("192.0.2.2", 53))
@@ -214,6 +215,7 @@ t = socket.create_connection(("192.0.2.2", 53), timeout=10, source_address=("192
 out = b""
 for i in range(1, 101):
     q = dns.message.make_query(f"n{i}.example.test", "A")
+    q.id = i  # unique: random IDs collide (birthday odds)
     want[q.id] = f"198.51.100.{i % 250}"
     out += struct.pack("!H", len(q.to_wire())) + q.to_wire()
 t.sendall(out)
@@ -312,6 +314,40 @@ check "capture: TLS to the upstreams, not one packet to their port 53" no_plaint
 kill "$dp_pid"; wait "$dp_pid"; rc=$?; dp_pid=
 check "SIGTERM: the dataplane stops cleanly (exit 0)" test "$rc" -eq 0
 grep '^dotgate-dataplane' "$work/dp.out"
+
+# --- through loss, delay and reordering: 5 % of the upstream link's packets dropped each
+# way (nftables in the peer namespace: this kernel has no netem), and the dataplane's own
+# impairment stage delaying its frames 20 ms (+-5) and reordering a tenth of them --------
+at_peer nft -f - <<'NFT'
+table inet impair {
+  chain in { type filter hook input priority 0; tcp dport 853 ip saddr 192.0.2.2 numgen random mod 100 < 5 drop; }
+  chain out { type filter hook output priority 0; tcp sport 853 ip daddr 192.0.2.2 numgen random mod 100 < 5 drop; }
+}
+NFT
+DOTGATE_IMPAIRMENT="delay_ms=20,jitter_ms=5,reorder_pct=10,seed=5" \
+  ip netns exec "$dpns" timeout 120 "$dataplane" --config "$work/dp.toml" >"$work/dp2.out" 2>&1 &
+dp_pid=$!
+for _ in $(seq 100); do grep -q 'dotgate-dataplane: ready' "$work/dp2.out" && break; sleep 0.1; done
+grep '^dotgate-dataplane' "$work/dp2.out"
+for i in $(seq 1 200); do echo "n$i.example.test A"; done >"$work/queries"
+dnsperf_lossy() {  # a bounded run: 10 s at 100 q/s over 200 fresh names, then repeats
+  at_peer dnsperf -s 192.0.2.2 -a 192.0.2.1 -d "$work/queries" -l 10 -Q 100 -t 5 | tee "$work/dnsperf" |
+    grep -E 'Queries (sent|completed|lost)|Response codes|Average Latency|Queries per second'
+  grep -Eq 'Queries lost: +0 ' "$work/dnsperf" && ! grep -q 'SERVFAIL' "$work/dnsperf" && return 0
+  telemetry /dotgate/upstreams
+  telemetry /dotgate/stats
+  return 1
+}
+check "5 % loss each way on the upstream link, 20 ms delay, 10 % reordering: dnsperf, every query answered NOERROR" dnsperf_lossy
+retransmitted() {
+  telemetry /dotgate/stats | /usr/bin/python3 -c "
+import json, sys
+s = json.load(sys.stdin)['/dotgate/stats']
+print({k: s[k] for k in ('tcp_retransmits', 'forwarded', 'upstream_answers', 'servfail')})
+assert s['tcp_retransmits'] > 0"
+}
+check "and our TCP retransmitted through it" retransmitted
+kill "$dp_pid"; wait "$dp_pid"; dp_pid=
 
 echo "dataplane_e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

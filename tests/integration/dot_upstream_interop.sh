@@ -140,6 +140,7 @@ s.settimeout(5)
 want = {}
 for i in range(1, 101):
     q = dns.message.make_query(f"n{i}.example.test", "A")
+    q.id = i  # unique: random IDs collide (birthday odds)
     want[q.id] = (f"n{i}.example.test.", f"198.51.100.{i}")
     s.sendto(q.to_wire(), ("192.0.2.2", 53))
 got = 0
@@ -184,6 +185,7 @@ want = {}
 out = b""
 for i in range(1, 61):
     q = dns.message.make_query(f"n{i}.example.test", "A")
+    q.id = i  # unique: random IDs collide (birthday odds)
     want[q.id] = f"198.51.100.{i}"
     w = q.to_wire()
     out += struct.pack("!H", len(w)) + w
@@ -282,6 +284,7 @@ s.settimeout(5)
 want = {}
 for i in range(1, 41):
     q = dns.message.make_query(f"k{i}.example.com", "A")
+    q.id = i  # unique: random IDs collide (birthday odds)
     want[q.id] = f"203.0.113.{i}"
     s.sendto(q.to_wire(), ("192.0.2.2", 53))
 while want:

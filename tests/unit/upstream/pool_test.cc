@@ -621,3 +621,34 @@ TEST(UpstreamPool, WithEveryUpstreamDownAnOpenConnectionStillCarriesQueries) {
 
 }  // namespace
 }  // namespace dotgate::upstream
+
+namespace dotgate::upstream {
+namespace {
+
+// Found on DPDK through 5 % loss: a connect slowed by a lost SYN made every query waiting
+// on it time out, which marked the upstream down and filled its wait list with stale
+// entries, so queries failed at once with "no upstream".
+TEST(UpstreamPool, ASlowConnectIsNotSilenceAndItsWaitListKeepsRoom) {
+  PoolConfig c = config(2, Policy::kRoundRobin);
+  c.query_timeout_us = 300'000;
+  c.total_budget_us = 3'000'000;
+  c.max_outstanding = 16;
+  c.connections_per_upstream = 1;
+  SimUpstream slow, fast;
+  slow.connect_us = 1'500'000;
+  Harness h(c, {slow, fast});
+  uint64_t token = 0;
+  h.run([&] {
+    if (h.now % 5000 == 0 && token < 400) h.ask(name_of(token), token), ++token;
+    return false;
+  }, 2'500'000);
+  ASSERT_TRUE(h.run([&] { return h.settled() == token; }));
+  EXPECT_TRUE(h.failures.empty());
+  EXPECT_EQ(h.answers.size(), token);
+  EXPECT_FALSE(h.pool->status(0).down);
+  EXPECT_EQ(h.pool->status(0).timeouts, 0u);
+  EXPECT_GT(h.pool->status(0).answers, 0u);  // used once connected
+}
+
+}  // namespace
+}  // namespace dotgate::upstream
