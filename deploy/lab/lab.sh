@@ -311,10 +311,12 @@ loss() {  # PERCENT
   ns_exists "$NS_UPSTREAM" || die "the lab is not up"
   in_ns "$NS_UPSTREAM" nft delete table inet dotgate_lab_loss 2>/dev/null || true
   [ "$pct" = 0 ] && { log "upstream loss off"; return 0; }
+  local rule="numgen random mod 100 < $pct drop"
+  [ "$pct" = 100 ] && rule=drop  # numgen's range is 0-99
   in_ns "$NS_UPSTREAM" nft -f - <<EOF
 table inet dotgate_lab_loss {
-  chain input { type filter hook input priority 0; policy accept; numgen random mod 100 < $pct drop; }
-  chain output { type filter hook output priority 0; policy accept; numgen random mod 100 < $pct drop; }
+  chain input { type filter hook input priority 0; policy accept; $rule; }
+  chain output { type filter hook output priority 0; policy accept; $rule; }
 }
 EOF
   log "upstream namespace drops $pct % of packets each way"
@@ -381,8 +383,13 @@ down() {
       rm -f "$i/${PREFIX}map_"* 2>/dev/null || true
     done
   fi
+  # The mount we made goes too, unless something else keeps files there meanwhile.
   if [ -f "$RUN/state/hugetlbfs.mounted" ]; then
-    umount "$HP_DIR" 2>/dev/null || log "could not unmount $HP_DIR (in use?)"
+    if [ -n "$(ls -A "$HP_DIR" 2>/dev/null)" ]; then
+      log "$HP_DIR holds other hugepage files; leaving it mounted"
+    else
+      umount "$HP_DIR" 2>/dev/null || log "could not unmount $HP_DIR (in use?)"
+    fi
   fi
   if [ -f "$RUN/state/nr_hugepages.set" ] && [ -f "$RUN/state/nr_hugepages.prev" ]; then
     prev=$(cat "$RUN/state/nr_hugepages.prev")
@@ -424,7 +431,7 @@ status() {
   done
   if ns_exists "$NS_UPSTREAM" && in_ns "$NS_UPSTREAM" nft list table inet dotgate_lab_loss >/dev/null 2>&1; then
     st "upstream loss" "$(in_ns "$NS_UPSTREAM" nft list table inet dotgate_lab_loss |
-      grep -o 'mod 100 < [0-9]*' | head -1 | awk '{ print $4 }') %"
+      grep -o -E 'mod 100 < [0-9]+|^[[:space:]]*drop$' | head -1 | sed -E 's/.*< ([0-9]+)/\1/; s/.*drop/100/') %"
   fi
   echo "certificates:"
   for n in ca/ca.pem tls/upstream1.pem tls/upstream2.pem tls/dotgate.lab.pem; do
