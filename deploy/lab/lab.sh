@@ -57,7 +57,7 @@ make_ns() {
 # and a peer with rx offload on marks frames from the dataplane "checksum unnecessary",
 # so the kernel would never check the dataplane's checksums.
 veth() {
-  local na=$1 da=$2 nb=$3 db=$4 ns dev
+  local na=$1 da=$2 nb=$3 db=$4 ns dev ns_dev
   if ! link_exists "$na" "$da"; then
     link_exists "$nb" "$db" && ip -n "$nb" link del "$db"
     ip link add "$da" netns "$na" type veth peer name "$db" netns "$nb"
