@@ -7,12 +7,14 @@ set -euo pipefail
 packages=(
   # toolchain and build
   g++ clang libclang-rt-14-dev meson ninja-build pkg-config git
-  # libraries the build links
+  # libraries the build links; dpdk-dev brings dpdk-telemetry.py, dpdk-dumpcap and
+  # dpdk-proc-info, the secondary processes the lab attaches to the dataplane
   libdpdk-dev dpdk dpdk-dev libssl-dev openssl libipsec-mb-dev libjemalloc-dev
   libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # test, lab and benchmark peers
-  iproute2 iputils-ping nftables socat tcpdump tshark dnsutils knot-dnsutils dnsperf
-  unbound knot-resolver dnsdist python3-dnspython valgrind ethtool
+  # test, lab and benchmark peers (knot-resolver: a second DoT upstream; dnsdist: a peer
+  # the load figures compare against)
+  iproute2 iputils-ping ethtool nftables socat tcpdump tshark dnsutils knot-dnsutils dnsperf
+  unbound knot-resolver dnsdist python3-dnspython valgrind
 )
 
 missing=()
