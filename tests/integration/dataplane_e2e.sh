@@ -140,7 +140,7 @@ ip netns exec "$peer" tcpdump -i dgv0 -n -U -w "$work/capture.pcap" >/dev/null 2
 dump_pid=$!
 ip netns exec "$dpns" timeout 170 "$dataplane" --config "$work/dp.toml" >"$work/dp.out" 2>&1 &
 dp_pid=$!
-for _ in $(seq 100); do grep -q 'dotgate-dataplane: ready' "$work/dp.out" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q 'dotgate-dataplane: ready' "$work/dp.out" && break; sleep 0.1; done
 grep -q 'dotgate-dataplane: ready' "$work/dp.out" || { echo "dataplane did not start:"; cat "$work/dp.out"; exit 1; }
 grep '^dotgate-dataplane' "$work/dp.out"
 
@@ -327,7 +327,7 @@ NFT
 DOTGATE_IMPAIRMENT="delay_ms=20,jitter_ms=5,reorder_pct=10,seed=5" \
   ip netns exec "$dpns" timeout 120 "$dataplane" --config "$work/dp.toml" >"$work/dp2.out" 2>&1 &
 dp_pid=$!
-for _ in $(seq 100); do grep -q 'dotgate-dataplane: ready' "$work/dp2.out" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q 'dotgate-dataplane: ready' "$work/dp2.out" && break; sleep 0.1; done
 grep '^dotgate-dataplane' "$work/dp2.out"
 for i in $(seq 1 200); do echo "n$i.example.test A"; done >"$work/queries"
 dnsperf_lossy() {  # a bounded run: 10 s at 100 q/s over 200 fresh names, then repeats

@@ -98,8 +98,18 @@ check() {  # description, command...
 start_worker() {  # upstream spec [privacy]
   ip netns exec "$ns" timeout 120 "$harness" tap0 90 "$work/ca.pem" "${2:-strict}" "$work/us.pem" "$work/us.key" "$1" >"$work/out" 2>&1 &
   pid=$!
-  for _ in $(seq 50); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.1; done
-  grep -q ready "$work/out" || { echo "worker did not start:"; cat "$work/out"; exit 1; }
+  # A loaded machine may take a while; a harness that died says so at once.
+  for _ in $(seq 300); do
+    grep -q ready "$work/out" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q ready "$work/out" || {
+    wait "$pid"
+    echo "worker did not start (exit status $?):"
+    cat "$work/out"
+    exit 1
+  }
   in_ns ip link set tap0 up
   in_ns ip addr add 192.0.2.1/24 dev tap0 2>/dev/null
   in_ns ip -6 addr add 2001:db8::1/64 dev tap0 nodad 2>/dev/null
