@@ -72,6 +72,15 @@ uint64_t RateLimiter::refill(const Slot& s, uint64_t now_us) const noexcept {
   return credit < capacity_ ? credit : capacity_;
 }
 
+size_t RateLimiter::slot_of(uint64_t hi, uint64_t lo) const noexcept {
+  uint8_t key[16];
+  util::store_be32(key, static_cast<uint32_t>(hi >> 32));
+  util::store_be32(key + 4, static_cast<uint32_t>(hi));
+  util::store_be32(key + 8, static_cast<uint32_t>(lo >> 32));
+  util::store_be32(key + 12, static_cast<uint32_t>(lo));
+  return util::hash_bytes(key, sizeof key, seed_) & mask_;
+}
+
 bool RateLimiter::allow(const net::IpAddr& client, uint64_t now_us) noexcept {
   if (qps_ == 0) {
     ++stats_.allowed;
@@ -79,21 +88,40 @@ bool RateLimiter::allow(const net::IpAddr& client, uint64_t now_us) noexcept {
   }
   uint64_t hi, lo;
   key_of(client, &hi, &lo);
-  uint8_t key[16];
-  util::store_be32(key, static_cast<uint32_t>(hi >> 32));
-  util::store_be32(key + 4, static_cast<uint32_t>(hi));
-  util::store_be32(key + 8, static_cast<uint32_t>(lo >> 32));
-  util::store_be32(key + 12, static_cast<uint32_t>(lo));
-  const size_t start = util::hash_bytes(key, sizeof key, seed_) & mask_;
+  return take(hi, lo, slot_of(hi, lo), now_us);
+}
 
+void RateLimiter::allow_burst(const net::IpAddr* clients, size_t n, uint64_t now_us, bool* allowed) noexcept {
+  if (qps_ == 0) {
+    for (size_t i = 0; i < n; ++i) allowed[i] = true;
+    stats_.allowed += n;
+    return;
+  }
+  uint64_t hi[kBurst], lo[kBurst];
+  size_t start[kBurst];
+  for (size_t done = 0; done < n; done += kBurst) {
+    const size_t m = n - done < kBurst ? n - done : kBurst;
+    for (size_t i = 0; i < m; ++i) {
+      key_of(clients[done + i], &hi[i], &lo[i]);
+      start[i] = slot_of(hi[i], lo[i]);
+      __builtin_prefetch(&slots_[start[i]], 1);
+    }
+    for (size_t i = 0; i < m; ++i) allowed[done + i] = take(hi[i], lo[i], start[i], now_us);
+  }
+}
+
+// Finds or makes the client's bucket in the window after `start` and takes a token.
+bool RateLimiter::take(uint64_t hi, uint64_t lo, size_t start, uint64_t now_us) noexcept {
   Slot* found = nullptr;
   Slot* free_slot = nullptr;
   Slot* stalest = nullptr;
   for (uint32_t i = 0; i < config_.probe_window; ++i) {
     Slot* s = &slots_[(start + i) & mask_];
     if (s->credit == kEmpty) {
-      if (free_slot == nullptr) free_slot = s;
-      continue;
+      // Slots are never emptied, and a client takes the first free slot of its window: it
+      // cannot lie past a free one.
+      free_slot = s;
+      break;
     }
     if (s->key_hi == hi && s->key_lo == lo) {
       found = s;

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
+#include <vector>
 
 namespace dotgate::limit {
 namespace {
@@ -209,6 +211,46 @@ TEST(RateLimiter, LargeRatesAndLongIdleDoNotOverflow) {
   EXPECT_TRUE(rl.allow(a, 1));
   EXPECT_TRUE(rl.allow(a, UINT64_MAX / 2));
   EXPECT_EQ(rl.stats().limited, 0u);
+}
+
+TEST(RateLimiter, BurstsDecideAsOneAtATime) {
+  // Two limiters with the same seed, one fed bursts, one fed single calls: the same
+  // decisions and counters, whatever the burst length (the tail past 32 included).
+  RateLimiterConfig c = config(50, 20, 64);
+  c.probe_window = 4;
+  RateLimiter burst(c, kSeed), single(c, kSeed);
+  uint64_t x = 7;
+  uint64_t t = kStart;
+  for (size_t n : {0, 1, 3, 4, 5, 31, 32, 33, 64, 65, 100, 250}) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<net::IpAddr> clients(n);
+      for (net::IpAddr& a : clients) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        a.v6 = (x >> 60) & 1;
+        // 72 clients for 64 slots: buckets that run dry and evictions both happen.
+        a.v4 = 0x0a000000u + static_cast<uint32_t>((x >> 33) % 40);
+        a.v6addr.b[0] = 0x20;
+        a.v6addr.b[7] = static_cast<uint8_t>((x >> 40) % 32);
+      }
+      std::unique_ptr<bool[]> got(new bool[n + 1]);
+      burst.allow_burst(clients.data(), n, t, got.get());
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], single.allow(clients[i], t)) << n << " " << i;
+      t += 7'000;
+    }
+  }
+  EXPECT_EQ(burst.stats().allowed, single.stats().allowed);
+  EXPECT_EQ(burst.stats().limited, single.stats().limited);
+  EXPECT_EQ(burst.stats().evictions, single.stats().evictions);
+  EXPECT_GT(burst.stats().limited, 0u);
+  EXPECT_GT(burst.stats().evictions, 0u);
+
+  RateLimiter off(config(0, 0), kSeed);
+  const net::IpAddr a = ip("192.0.2.1");
+  const net::IpAddr many[3] = {a, a, a};
+  bool got[3] = {false, false, false};
+  off.allow_burst(many, 3, kStart, got);
+  EXPECT_TRUE(got[0] && got[1] && got[2]);
+  EXPECT_EQ(off.stats().allowed, 3u);
 }
 
 TEST(RateLimiter, RejectsBadConfig) {
