@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -25,6 +26,7 @@ using Bytes = std::vector<uint8_t>;
 
 constexpr uint32_t kMaxSoaTtl = 3600;  // seconds; negative answers are not kept longer
 constexpr unsigned kMaxCnameChain = 8;
+constexpr size_t kMaxPtrPerAddress = 16;  // hosts names given as PTR records per address
 constexpr size_t kRecordFixed = 10;    // TYPE, CLASS, TTL, RDLENGTH
 constexpr size_t kMaxPointerTarget = 0x3fff;
 
@@ -95,6 +97,7 @@ Bytes reverse_name(const net::IpAddr& a) {
 // Start-up form of the data, before it is flattened into the lookup arrays.
 struct BuildSet {
   std::vector<Bytes> tails;  // record_tail() of each record
+  std::set<Bytes> rdata;     // RDLENGTH + RDATA of each, to drop repeats
   std::string origin;        // where it was configured, for conflict messages
   bool from_zone = false;
 };
@@ -157,9 +160,7 @@ LocalData::LocalData(const config::Local& local, const HostsFile* hosts, uint16_
   std::map<Bytes, BuildOwner> owners;
   auto add = [](BuildSet& set, Bytes tail) {
     // The same data twice (a hosts line repeated, nested zones both giving it): once.
-    for (const Bytes& t : set.tails) {
-      if (t.size() == tail.size() && std::equal(t.begin() + 8, t.end(), tail.begin() + 8)) return;
-    }
+    if (!set.rdata.emplace(tail.begin() + 8, tail.end()).second) return;
     set.tails.push_back(std::move(tail));
   };
 
@@ -214,9 +215,21 @@ LocalData::LocalData(const config::Local& local, const HostsFile* hosts, uint16_
       const uint16_t type = e.null_addr ? 0 : e.addr.v6 ? dns::kTypeAAAA : dns::kTypeA;
       for (const Bytes& name : e.names) add_host(e, name, type, addr);
       if (e.null_addr) continue;
-      // As resolved does: the address's reverse name points at every name of the line.
+      // As resolved does: the address's reverse name points at the names of the line,
+      // the first kMaxPtrPerAddress of them (block lists map thousands to 127.0.0.1).
       const Bytes rev = reverse_name(e.addr);
-      for (const Bytes& name : e.names) add_host(e, rev, dns::kTypePTR, name);
+      for (const Bytes& name : e.names) {
+        auto set = owners[rev].sets.find(dns::kTypePTR);
+        if (set != owners[rev].sets.end() && set->second.tails.size() >= kMaxPtrPerAddress) break;
+        add_host(e, rev, dns::kTypePTR, name);
+      }
+    }
+  }
+  for (const auto& [name, o] : owners) {
+    for (const auto& [type, set] : o.sets) {
+      if (set.tails.size() > UINT16_MAX) {  // no message could carry them anyway
+        errors.push_back(text_of(name) + " has more than 65535 " + config::type_name(type) + " records");
+      }
     }
   }
   if (!errors.empty()) {

@@ -8,7 +8,8 @@
 //      REFUSED, an nxdomain zone NXDOMAIN, a drop zone nothing, for every name in it,
 //      its apex included and whatever records or hosts entries lie below.
 //   2. Otherwise, if the name owns local data (zone records, hosts-file names and their
-//      reverse PTR names, a static zone's apex, an empty non-terminal above records):
+//      addresses' reverse names, with PTR records to the first 16 names of an address, a
+//      static zone's apex, an empty non-terminal above records):
 //      the records of the question's type (all of them for ANY); a CNAME answers every
 //      type and is followed through local data (at most 8 links); no record of the type
 //      is NODATA. A zone transfer (AXFR, IXFR) is REFUSED.

@@ -529,6 +529,22 @@ TEST(HostsData, NamesInsideZonesFollowTheZone) {
   EXPECT_EQ(ask(data, query("x.ads.example", dns::kTypeA)).result.action, Action::kDrop);
 }
 
+TEST(HostsData, BlockListsMapManyNamesToOneAddress) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "127.0.0.1 ads" + std::to_string(i) + ".example\n";
+  const HostsFile hosts = parse_hosts(text, "blocklist");
+  const LocalData data(config::Local{}, &hosts, kOurPayload, kSeed);
+  const Answer a = ask(data, query("ads19999.example", dns::kTypeA));
+  ASSERT_EQ(a.r.ancount, 1);
+  EXPECT_EQ(a.records[0].rdata, a_rdata(127, 0, 0, 1));
+  // The reverse name points at the first 16 names only.
+  const Answer ptr = ask(data, query("1.0.0.127.in-addr.arpa", dns::kTypePTR));
+  ASSERT_EQ(ptr.r.ancount, 16);
+  EXPECT_EQ(ptr.records[0].target, "ads0.example.");
+  EXPECT_EQ(ptr.records[15].target, "ads15.example.");
+  EXPECT_EQ(data.stats().owners, 20001u);
+}
+
 TEST(HostsData, ClashWithZoneRecordsIsAnErrorNamingTheLineAndZone) {
   const HostsFile hosts = parse_hosts("# head\n10.1.0.99 printer.lab.corp.example\n10.1.0.98 alias.lab.corp.example\n",
                                       "/etc/hosts");
