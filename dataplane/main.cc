@@ -198,6 +198,8 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
   DOTGATE_STAT(queries_dot);
   DOTGATE_STAT(refused_acl);
   DOTGATE_STAT(dropped_acl);
+  DOTGATE_STAT(rate_limited);
+  DOTGATE_STAT(local_answers);
   DOTGATE_STAT(malformed);
   DOTGATE_STAT(cache_hits);
   DOTGATE_STAT(cache_misses);

@@ -8,6 +8,8 @@
 #include "dns/message.h"
 #include "dns/query.h"
 #include "dns/wire.h"
+#include "limit/rate_limiter.h"
+#include "local/local_data.h"
 #include "net/ethernet.h"
 #include "net/ipv4.h"
 #include "net/ipv6.h"
@@ -226,6 +228,8 @@ class Worker::Impl {
   PacketIo& io_;
   uint64_t now_us_;
   WorkerStats stats_;
+  local::LocalData local_;
+  limit::RateLimiter limiter_;
   net::Ipv4Host host4_;
   net::Ipv6Host host6_;
   net::NeighborTable neighbors4_;
@@ -289,6 +293,13 @@ net::Tcp6Config tcp6_config(const WorkerConfig& c) {
   t.isn_secret = c.secret ^ 0x7c96u;
   return t;
 }
+limit::RateLimiterConfig limiter_config(const WorkerConfig& c) {
+  limit::RateLimiterConfig r;
+  r.qps = c.client_qps;
+  r.burst = c.client_burst;
+  return r;
+}
+
 net::Ipv4HostConfig with_udp_ports(net::Ipv4HostConfig h, const std::vector<ListenerConfig>& ls) {
   h.udp_ports = net::UdpPorts{{0, 0, 0, 0}};
   size_t n = 0;
@@ -312,6 +323,8 @@ Worker::Impl::Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
     : config_(config),
       io_(io),
       now_us_(now_us),
+      local_(local::LocalData::from_config(config.local, config.edns_buffer_size, util::mix64(config.secret, 0x10ca1))),
+      limiter_(limiter_config(config), util::mix64(config.secret, 0x11a17)),
       host4_(with_udp_ports(config.ipv4, config.listeners)),
       host6_(with_udp_ports(config.ipv6, config.listeners)),
       neighbors4_(net::NeighborConfig{}),
@@ -662,14 +675,33 @@ void Worker::Impl::udp_query(bool v6, uint64_t rx, const net::MacAddr& mac, cons
     send_udp(v6, src, mac, dst_port, src_port, h, n);
     return;
   }
+  if (!limiter_.allow(src, now_us_)) {
+    ++stats_.rate_limited;  // dropped: a REFUSED would still reflect traffic at a spoofed source
+    return;
+  }
+  const size_t cap = kMinPacketBuffer - (v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
+  const size_t limit = q.udp_limit(config_.edns_buffer_size);
+  if (!local_.empty()) {
+    const uint64_t h = alloc(&d);
+    if (h == 0) return;
+    const local::Result r = local_.answer(msg, q, udp_payload(v6, d), cap, limit);
+    if (r.action != local::Action::kNotLocal) {
+      ++stats_.local_answers;
+      if (r.action == local::Action::kAnswer && r.len != 0) {
+        send_udp(v6, src, mac, dst_port, src_port, h, r.len);
+      } else {
+        io_.release(h);
+      }
+      return;
+    }
+    io_.release(h);
+  }
   dns::finalize_key(q.key, cache_.hash_seed());
   const cache::CacheHit hit = cache_.lookup(q.key, now_s);
   if (hit.status == cache::LookupStatus::kFresh) {
     ++stats_.cache_hits;
     const uint64_t h = alloc(&d);
     if (h == 0) return;
-    const size_t cap = kMinPacketBuffer - (v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
-    const size_t limit = q.udp_limit(config_.edns_buffer_size);
     const size_t n = cache_.write_answer(hit, msg, q, udp_payload(v6, d), cap, limit, now_s);
     if (n == 0) {
       io_.release(h);
@@ -951,6 +983,19 @@ void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
     if (n != 0) client_send(cl, reply_buf_, n);
     return;
   }
+  const net::IpAddr client = cl.v6 ? ip6(tcp6_.remote_address(cl.tcp)) : ip4(tcp4_.remote_address(cl.tcp));
+  if (!limiter_.allow(client, now_us_)) {
+    ++stats_.rate_limited;
+    return;
+  }
+  if (!local_.empty()) {
+    const local::Result r = local_.answer(msg, q, reply_buf_, sizeof reply_buf_, sizeof reply_buf_);
+    if (r.action != local::Action::kNotLocal) {
+      ++stats_.local_answers;
+      if (r.action == local::Action::kAnswer && r.len != 0) client_send(cl, reply_buf_, r.len);
+      return;
+    }
+  }
   dns::finalize_key(q.key, cache_.hash_seed());
   const uint32_t now_s = seconds(now_us_);
   const cache::CacheHit hit = cache_.lookup(q.key, now_s);
@@ -961,9 +1006,8 @@ void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
     return;
   }
   ++stats_.cache_misses;
-  const net::IpAddr remote = cl.v6 ? ip6(tcp6_.remote_address(cl.tcp)) : ip4(tcp4_.remote_address(cl.tcp));
   const uint32_t pool = pool_for(q, *cl.listener);
-  if (forward(q, msg, pool, Waiting::kStream, cl.v6, remote, 0, 0, net::MacAddr{})) {
+  if (forward(q, msg, pool, Waiting::kStream, cl.v6, client, 0, 0, net::MacAddr{})) {
     Waiting& w = waiting_[last_waiting_];
     w.conn = cl.tcp;
     w.conn_gen = cl.gen;

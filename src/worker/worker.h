@@ -7,8 +7,8 @@
 //   - the upstream pools, their DoT sessions, and the forward zones that choose a pool;
 //   - the clients waiting for an upstream answer.
 // The query path: validate (src/dns), access control per listener (REFUSED or silence for
-// clients outside its prefixes: never an open resolver), cache, then the pool for the name's
-// forward zone; the answer goes into the cache and back to the client, truncated (TC=1) to
+// clients outside its prefixes: never an open resolver), the per-client rate limit, local
+// data (zones and the hosts file), cache, then the pool for the name's forward zone; the answer goes into the cache and back to the client, truncated (TC=1) to
 // a UDP client's EDNS size. Upstream failure: a stale answer if the cache has one
 // (RFC 8767), else SERVFAIL.
 //
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cache/cache.h"
+#include "config/config.h"
 #include "net/addr_text.h"
 #include "net/ipv4_host.h"
 #include "net/ipv6_host.h"
@@ -73,6 +74,9 @@ struct WorkerConfig {
   uint32_t client_tcp_buffer = 16 << 10;  // bytes each way
   uint32_t upstream_tcp_buffer = 64 << 10;
   uint32_t max_waiting = 16384;           // clients waiting for upstream answers
+  config::Local local;                    // zones and the hosts file, answered before the cache
+  uint32_t client_qps = 0;                // per client address (IPv6: its /64); 0: no limit
+  uint32_t client_burst = 0;              // bucket depth; 0: client_qps
   uint16_t edns_buffer_size = 1232;       // our UDP payload size (RFC 9715 / DNS flag day 2020)
 };
 
@@ -87,6 +91,8 @@ struct WorkerStats {
   uint64_t queries_dot = 0;
   uint64_t refused_acl = 0;
   uint64_t dropped_acl = 0;
+  uint64_t rate_limited = 0;      // dropped: over the client's rate
+  uint64_t local_answers = 0;     // answered (or dropped) from local data
   uint64_t malformed = 0;         // dropped or answered FORMERR/NOTIMP/BADVERS
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;

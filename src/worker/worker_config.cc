@@ -120,6 +120,9 @@ WorkerConfig make_worker_config(const config::Config& c, size_t port_index, cons
     w.pools.push_back(std::move(setup));
   }
 
+  w.local = c.local;
+  w.client_qps = c.limits.client_qps;
+  w.client_burst = c.limits.client_burst;
   w.tcp_connections = std::max<uint32_t>(c.limits.max_tcp_connections / workers, 64);
   w.client_tcp_buffer = c.limits.tcp_buffer;
   w.upstream_tcp_buffer = c.limits.upstream_buffer;

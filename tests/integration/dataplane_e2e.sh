@@ -115,7 +115,19 @@ connect_backoff_max = "2s"
 
 [cache]
 size = "32MiB"
+
+[limits]
+client_qps = 1000
+client_burst = 2000
+
+[local]
+hosts_file = "$work/hosts"
+
+[local.zones]
+"corp.example.test" = ["host.corp.example.test 60 A 10.9.9.9"]
+"blocked.example.test" = "refuse"
 EOF
+printf '# the hosts file of the test\n10.8.8.8 printer.lan printer\n' >"$work/hosts"
 
 # --- the link: the dataplane's namespace holds dgv1, the peer namespace dgv0 -----------
 ip netns add "$peer" && ip netns add "$dpns" || exit 1
@@ -237,6 +249,12 @@ refused() {
   at_peer dig +time=3 +tries=1 -b 192.0.2.200 @192.0.2.2 www.example.test A | tee /dev/stderr | grep -q 'status: REFUSED'
 }
 check "a client outside the ACL is REFUSED" refused
+check "local zone: answered from local data" short_is 10.9.9.9 host.corp.example.test A
+local_refused() {
+  at_peer dig +time=3 -b 192.0.2.1 @192.0.2.2 x.blocked.example.test A | tee /dev/stderr | grep -q 'status: REFUSED'
+}
+check "local zone of type refuse: REFUSED" local_refused
+check "hosts file: answered" short_is 10.8.8.8 printer.lan A
 garbage() {  # random frames at our MAC and random bytes at port 53, then service goes on
   local mac
   mac=$(at_peer ip neigh show 192.0.2.2 | grep -o 'lladdr [0-9a-f:]*' | cut -d' ' -f2)
@@ -271,6 +289,23 @@ upstreams_tls() {
   telemetry /dotgate/upstreams | tee /dev/stderr | grep -q '"tls_version": "TLSv1.3"'
 }
 check "telemetry: upstream connections are TLS 1.3 with a verified name" upstreams_tls
+flood() {  # 6000 queries as fast as Python sends them: past the 2000-query burst at 1000 q/s
+  at_peer /usr/bin/python3 - <<'PY'
+import socket, dns.message
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.1", 0))
+w = dns.message.make_query("www.example.test", "A").to_wire()
+for i in range(6000):
+    s.sendto(w, ("192.0.2.2", 53))
+print("sent 6000")
+PY
+  local limited
+  limited=$(stat rate_limited)
+  echo "rate_limited=$limited"
+  [ "$limited" -gt 1000 ]
+}
+check "rate limit: a flood from one client is cut to its rate, and counted" flood
+sleep 2.5  # its bucket refills before the next checks
 latency() {
   telemetry /dotgate/latency | /usr/bin/python3 -c "
 import json, sys

@@ -55,6 +55,7 @@ TEST(WorkerConfig, TheLabFileBecomesOneWorkersSetUp) {
   EXPECT_EQ(w.cache.memory_bytes, size_t{32} << 20);  // 64 MiB over two workers
   EXPECT_EQ(w.tcp_connections, 5000u);
   EXPECT_EQ(w.secret, 42u);
+  EXPECT_EQ(w.local.zones.size(), 2u);  // local.lab.dotgate.test and refused.lab.dotgate.test
 }
 
 TEST(WorkerConfig, AListenerOnAnotherPortsAddressIsNotThisPorts) {
