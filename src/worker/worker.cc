@@ -110,6 +110,7 @@ class Worker::Impl {
     tls::DotReassembler reassembler{tls::kMaxDnsMessage, 0};
     tls::DotWriter writer{32 * 1024};
     uint32_t waiting = 0;  // its queries still with an upstream
+    bool keepalive = false;  // it sent edns-tcp-keepalive: our answers carry our timeout
   };
 
   // The pool's view of its links.
@@ -269,6 +270,7 @@ class Worker::Impl {
   uint8_t read_buf_[kReadChunk];
   util::LatencyHistogram forwarded_latency_;
   uint8_t reply_buf_[tls::kMaxDnsMessage];
+  uint8_t keepalive_buf_[tls::kMaxDnsMessage];
 };
 
 namespace {
@@ -941,6 +943,22 @@ void Worker::Impl::client_drive(bool v6, net::TcpConn c) {
 
 void Worker::Impl::client_send(Client& cl, const uint8_t* msg, size_t len) {
   count_answer(msg, len);
+  if (cl.keepalive && len + 6 <= sizeof keepalive_buf_) {
+    // RFC 7828: a client that sent edns-tcp-keepalive learns how long we keep its idle
+    // connection (in units of 100 ms), in every answer that has an OPT record.
+    dns::Response r;
+    if (dns::parse_response(msg, len, &r, nullptr, 0) == dns::ParseError::kOk && r.has_edns && !r.has_keepalive) {
+      std::memcpy(keepalive_buf_, msg, len);
+      const uint32_t units = std::min<uint32_t>(cl.listener->idle_timeout_ms / 100, 65535);
+      const uint8_t data[2] = {static_cast<uint8_t>(units >> 8), static_cast<uint8_t>(units)};
+      const size_t n = dns::append_edns_option(keepalive_buf_, len, sizeof keepalive_buf_, r.opt_offset,
+                                               dns::kOptTcpKeepalive, data, 2);
+      if (n != 0) {
+        msg = keepalive_buf_;
+        len = n;
+      }
+    }
+  }
   if (!cl.writer.append(msg, len)) {
     // A client that does not read its answers: it loses the connection, not us memory.
     client_end(cl.v6, cl.tcp, true);
@@ -970,6 +988,7 @@ void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
   ++(cl.dot ? stats_.queries_dot : stats_.queries_tcp);
   dns::Query q;
   const dns::ParseError e = dns::parse_query(msg, len, &q);
+  if (e == dns::ParseError::kOk && (q.edns_options & dns::kSawKeepalive)) cl.keepalive = true;
   if (e != dns::ParseError::kOk || len > kMaxClientQuery) {
     ++stats_.malformed;
     uint16_t rcode = 0;

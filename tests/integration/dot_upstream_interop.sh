@@ -186,6 +186,10 @@ kdig_tls() {  # kdig over DoT, verifying our certificate against the test CA
 check "kdig +tls-ca: DoT from a client, our certificate verified, answered" kdig_tls
 kdig_tls_plain() { in_ns kdig +tls +short @192.0.2.2 www.example.test A | grep -qx 192.0.2.80; }
 check "kdig +tls (opportunistic client) answered" kdig_tls_plain
+kdig_keepalive() {  # RFC 7828: asked for, our idle timeout comes back (10 s: 100 units)
+  in_ns dig +tls +keepalive +time=3 @192.0.2.2 www.example.test A | tee /dev/stderr | grep -q 'TCP KEEPALIVE: 10.0 secs'
+}
+check "DoT with edns-tcp-keepalive: our idle timeout is advertised" kdig_keepalive
 dot_pipelined() {  # 60 queries on one DoT connection, answers matched by ID in any order
   in_ns /usr/bin/python3 - "$work/ca.pem" <<'PY'
 import socket, ssl, struct, sys, dns.message
