@@ -942,12 +942,22 @@ void BasicTcpEngine<F>::process_data(Tcb& t, const TcpSegment& s, const uint8_t*
   const bool filled_hole = absorb_out_of_order(t);
   // Delayed ACK (RFC 9293 3.8.6.3 / RFC 5681 4.2): at least every second full segment, and
   // at once when a hole was filled.
+  const bool short_segment = s.payload_len < t.max_payload();
   if (++t.unacked_segments >= 2 || taken < s.payload_len - offset || filled_hole) {
     send_ack_now(t, now_us);
   } else {
     timers_.schedule(t.index * kTimersPerConn + kTimerDelayedAck, tick_of(now_us + config_.delayed_ack_us) + 1);
   }
+  const uint16_t local = t.local_port, remote = t.remote_port;
   handler_.on_readable(t.index);
+  // A short segment ends a write at the sender, whose Nagle algorithm may hold its next
+  // small segment (the next DNS answer) until this one is acknowledged: unless the reply
+  // the reader just sent carried the ACK, it goes now rather than after the delayed-ACK
+  // timer (the 40 ms stall of Nagle against delayed ACKs; Linux's quick ACKs do the same).
+  if (short_segment && t.in_use && t.unacked_segments != 0 && t.local_port == local && t.remote_port == remote &&
+      t.synchronized()) {
+    send_ack_now(t, now_us);
+  }
 }
 
 template <class F>

@@ -302,7 +302,7 @@ TEST(Tcp, ZeroWindowIsProbedAndTransferResumes) {
   EXPECT_GT(net.ea.unsent_bytes(ca), 0u);  // stalled, not failed
   EXPECT_EQ(net.a.closed.count(ca), 0u);
   const uint64_t segments_while_stalled = net.ea.stats().segments_out;
-  net.run([] { return false; }, 5'000'000);
+  net.run([] { return false; }, 65'000'000);  // probes back off up to the largest RTO, 60 s
   EXPECT_GT(net.ea.stats().segments_out, segments_while_stalled);  // window probes go on
   net.b.reading = true;
   net.b.drain(cb);
