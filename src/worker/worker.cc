@@ -177,13 +177,13 @@ class Worker::Impl {
   uint8_t* udp_payload(bool v6, uint8_t* frame) const;
 
   // The query path.
-  void udp_query(bool v6, uint64_t rx, const net::MacAddr& mac, const net::IpAddr& src, const net::IpAddr& dst,
+  void udp_query(bool v6, const net::MacAddr& mac, const net::IpAddr& src, const net::IpAddr& dst,
                  uint16_t src_port, uint16_t dst_port, const uint8_t* msg, size_t len);
   const ListenerConfig* listener_for(const net::IpAddr& dst, uint16_t port, bool udp) const;
   bool allowed(const ListenerConfig& l, const net::IpAddr& client) const;
   uint32_t pool_for(const dns::Query& q, const ListenerConfig& l) const;
-  bool forward(const dns::Query& q, const uint8_t* msg, uint32_t pool, Waiting::Kind kind, bool v6,
-               const net::IpAddr& client, uint16_t client_port, uint16_t local_port, const net::MacAddr& mac);
+  // Forwards the query for `who` (its addressing; the query is copied from msg).
+  bool forward(const dns::Query& q, const uint8_t* msg, uint32_t pool, const Waiting& who);
   void on_upstream_answer(uint64_t token, const uint8_t* msg, size_t len, const dns::Response& r,
                           const uint16_t* ttl_offsets);
   void on_upstream_failure(uint64_t token);
@@ -266,7 +266,6 @@ class Worker::Impl {
   std::vector<Deferred> deferred_;  // link failures reported on the next poll
   std::vector<Waiting> waiting_;
   std::vector<uint32_t> free_waiting_;
-  uint32_t last_waiting_ = 0;  // the entry forward() just took
   uint8_t read_buf_[kReadChunk];
   util::LatencyHistogram forwarded_latency_;
   uint8_t reply_buf_[tls::kMaxDnsMessage];
@@ -560,7 +559,7 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us) {
         handle = 0;
         break;
       case net::RxKind::kUdp:
-        udp_query(true, handle, eth.src, ip6(r.src), ip6(r.dst), r.src_port, r.dst_port, frame + r.payload_offset,
+        udp_query(true, eth.src, ip6(r.src), ip6(r.dst), r.src_port, r.dst_port, frame + r.payload_offset,
                   r.payload_len);
         break;
       case net::RxKind::kTcp:
@@ -591,7 +590,7 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us) {
       handle = 0;
       break;
     case net::RxKind::kUdp:
-      udp_query(false, handle, eth.src, ip4(r.src_ip), ip4(r.dst_ip), r.src_port, r.dst_port,
+      udp_query(false, eth.src, ip4(r.src_ip), ip4(r.dst_ip), r.src_port, r.dst_port,
                 frame + r.payload_offset, r.payload_len);
       break;
     case net::RxKind::kTcp:
@@ -631,10 +630,9 @@ uint32_t Worker::Impl::pool_for(const dns::Query& q, const ListenerConfig& l) co
   return p == upstream::ForwardZones::kNoPool ? l.pool : p;
 }
 
-void Worker::Impl::udp_query(bool v6, uint64_t rx, const net::MacAddr& mac, const net::IpAddr& src,
+void Worker::Impl::udp_query(bool v6, const net::MacAddr& mac, const net::IpAddr& src,
                              const net::IpAddr& dst, uint16_t src_port, uint16_t dst_port, const uint8_t* msg,
                              size_t len) {
-  (void)rx;
   const ListenerConfig* l = listener_for(dst, dst_port, true);
   if (l == nullptr) return;
   ++stats_.queries_udp;
@@ -711,39 +709,43 @@ void Worker::Impl::udp_query(bool v6, uint64_t rx, const net::MacAddr& mac, cons
     }
     if (dns::load_u16(udp_payload(v6, d) + dns::kOffFlags) & dns::kFlagTC) ++stats_.truncated;
     send_udp(v6, src, mac, dst_port, src_port, h, n);
-    if (hit.prefetch) forward(q, msg, pool_for(q, *l), Waiting::kPrefetch, v6, src, src_port, dst_port, mac);
+    if (hit.prefetch) {
+      Waiting refresh;
+      refresh.kind = Waiting::kPrefetch;
+      forward(q, msg, pool_for(q, *l), refresh);
+    }
     return;
   }
   ++stats_.cache_misses;
-  if (forward(q, msg, pool_for(q, *l), Waiting::kUdp, v6, src, src_port, dst_port, mac)) return;
+  Waiting who;
+  who.kind = Waiting::kUdp;
+  who.v6 = v6;
+  who.client = src;
+  who.client_port = src_port;
+  who.local_port = dst_port;
+  who.mac = mac;
+  if (forward(q, msg, pool_for(q, *l), who)) return;
   // Not forwarded (shed, or no upstream can be tried): stale if we have it, else SERVFAIL.
-  Waiting w;
-  w.kind = Waiting::kUdp;
-  w.v6 = v6;
-  w.client = src;
-  w.client_port = src_port;
-  w.local_port = dst_port;
-  w.mac = mac;
-  w.query_len = static_cast<uint16_t>(len);
-  std::memcpy(w.query, msg, len);
-  reply_to_waiting(w, nullptr, 0);
+  who.query_len = static_cast<uint16_t>(len);
+  std::memcpy(who.query, msg, len);
+  reply_to_waiting(who, nullptr, 0);
 }
 
-bool Worker::Impl::forward(const dns::Query& q, const uint8_t* msg, uint32_t pool, Waiting::Kind kind, bool v6,
-                           const net::IpAddr& client, uint16_t client_port, uint16_t local_port,
-                           const net::MacAddr& mac) {
+bool Worker::Impl::forward(const dns::Query& q, const uint8_t* msg, uint32_t pool, const Waiting& who) {
   if (free_waiting_.empty()) {
     ++stats_.waiting_full;
     return false;
   }
   const uint32_t i = free_waiting_.back();
   Waiting& w = waiting_[i];
-  w.kind = kind;
-  w.v6 = v6;
-  w.client = client;
-  w.client_port = client_port;
-  w.local_port = local_port;
-  w.mac = mac;
+  w.kind = who.kind;
+  w.v6 = who.v6;
+  w.client = who.client;
+  w.client_port = who.client_port;
+  w.local_port = who.local_port;
+  w.mac = who.mac;
+  w.conn = who.conn;
+  w.conn_gen = who.conn_gen;
   w.query_len = q.msg_len;
   w.arrived_us = now_us_;
   std::memcpy(w.query, msg, q.msg_len);
@@ -760,7 +762,6 @@ bool Worker::Impl::forward(const dns::Query& q, const uint8_t* msg, uint32_t poo
     return false;
   }
   free_waiting_.pop_back();
-  last_waiting_ = i;
   ++stats_.forwarded;
   return true;
 }
@@ -1025,24 +1026,18 @@ void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
     return;
   }
   ++stats_.cache_misses;
-  const uint32_t pool = pool_for(q, *cl.listener);
-  if (forward(q, msg, pool, Waiting::kStream, cl.v6, client, 0, 0, net::MacAddr{})) {
-    Waiting& w = waiting_[last_waiting_];
-    w.conn = cl.tcp;
-    w.conn_gen = cl.gen;
-    ++cl.waiting;
-    return;
-  }
-  // Not forwarded: stale if we have it, else SERVFAIL.
-  Waiting w;
-  w.kind = Waiting::kStream;
-  w.v6 = cl.v6;
-  w.conn = cl.tcp;
-  w.conn_gen = cl.gen;
-  w.query_len = static_cast<uint16_t>(len);
-  std::memcpy(w.query, msg, len);
+  Waiting who;
+  who.kind = Waiting::kStream;
+  who.v6 = cl.v6;
+  who.client = client;
+  who.conn = cl.tcp;
+  who.conn_gen = cl.gen;
   ++cl.waiting;
-  reply_to_waiting(w, nullptr, 0);
+  if (forward(q, msg, pool_for(q, *cl.listener), who)) return;
+  // Not forwarded: stale if we have it, else SERVFAIL.
+  who.query_len = static_cast<uint16_t>(len);
+  std::memcpy(who.query, msg, len);
+  reply_to_waiting(who, nullptr, 0);
 }
 
 // ---- upstream links -----------------------------------------------------------------
