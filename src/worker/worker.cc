@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include "dns/builder.h"
 #include "dns/message.h"
@@ -146,7 +147,7 @@ class Worker::Impl {
    public:
     TcpEvents(Impl& w, bool v6) : w_(w), v6_(v6) {}
     void send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len) override {
-      w_.send_segment(remote, seg, len);
+      w_.template send_segment<F>(remote, seg, len);
     }
     void on_accept(net::TcpConn c) override { w_.tcp_accepted(v6_, c); }
     void on_connected(net::TcpConn c) override { w_.tcp_connected(v6_, c); }
@@ -166,12 +167,24 @@ class Worker::Impl {
   // Frames out.
   uint64_t alloc(uint8_t** data);
   void transmit(uint64_t handle, size_t len);
-  void send_segment(uint32_t remote, const uint8_t* seg, size_t len);
-  void send_segment(const net::Ipv6Addr& remote, const uint8_t* seg, size_t len);
+  // A TCP segment to `remote`, in an IPv4 or IPv6 frame, toward its next hop.
+  template <class F>
+  void send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len);
   void route4(uint64_t handle, uint32_t dst);
   void route6(uint64_t handle, const net::Ipv6Addr& dst);
-  void run_actions4();
-  void run_actions6();
+  // Next-hop resolution for the frame in `handle` (either family's neighbour table): sent
+  // at once, held for the neighbour's answer, or dropped; then what the table asked for.
+  void route(auto& neighbors, auto& actions, const auto& hop, bool routable, uint64_t handle,
+             const auto& build_request);
+  // Requests to send (built by build_request), held frames to release, frames to drop.
+  void run_actions(auto& actions, const auto& build_request);
+  void run_actions4() {
+    run_actions(actions4_, [this](uint8_t* d, uint32_t target) { return host4_.build_arp_request(d, target); });
+  }
+  void run_actions6() {
+    run_actions(actions6_,
+                [this](uint8_t* d, const net::Ipv6Addr& target) { return host6_.build_neighbor_solicit(d, target); });
+  }
   void send_udp(bool v6, const net::IpAddr& dst, const net::MacAddr& mac, uint16_t src_port, uint16_t dst_port,
                 uint64_t handle, size_t payload_len);
   uint8_t* udp_payload(bool v6, uint8_t* frame) const;
@@ -411,108 +424,78 @@ void Worker::Impl::transmit(uint64_t handle, size_t len) {
   ++stats_.frames_out;
 }
 
-void Worker::Impl::send_segment(uint32_t remote, const uint8_t* seg, size_t len) {
+template <class F>
+void Worker::Impl::send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len) {
+  constexpr bool kV6 = std::is_same_v<F, net::TcpIpv6>;
+  const net::MacAddr& mac = kV6 ? config_.ipv6.mac : config_.ipv4.mac;
+  const uint16_t vlan = kV6 ? config_.ipv6.vlan_tci : config_.ipv4.vlan_tci;
   uint8_t* d;
   const uint64_t h = alloc(&d);
   if (h == 0) return;  // TCP retransmits
-  const size_t l2 = net::write_ethernet(d, net::MacAddr{}, config_.ipv4.mac, config_.ipv4.vlan_tci, net::kEtherIPv4);
-  if (l2 + net::kIpv4Header + len > kMinPacketBuffer) {
+  const size_t l2 = net::write_ethernet(d, net::MacAddr{}, mac, vlan, kV6 ? net::kEtherIPv6 : net::kEtherIPv4);
+  if (l2 + F::kIpHeader + len > kMinPacketBuffer) {
     io_.release(h);
     return;
   }
-  std::memcpy(d + l2 + net::kIpv4Header, seg, len);
-  net::write_ipv4(d + l2, config_.ipv4.address, remote, net::kProtoTCP, len, ip_id_++);
-  io_.set_length(h, l2 + net::kIpv4Header + len);
-  route4(h, remote);
-}
-
-void Worker::Impl::send_segment(const net::Ipv6Addr& remote, const uint8_t* seg, size_t len) {
-  uint8_t* d;
-  const uint64_t h = alloc(&d);
-  if (h == 0) return;
-  const size_t l2 = net::write_ethernet(d, net::MacAddr{}, config_.ipv6.mac, config_.ipv6.vlan_tci, net::kEtherIPv6);
-  if (l2 + net::kIpv6Header + len > kMinPacketBuffer) {
-    io_.release(h);
-    return;
+  std::memcpy(d + l2 + F::kIpHeader, seg, len);
+  io_.set_length(h, l2 + F::kIpHeader + len);
+  if constexpr (kV6) {
+    net::write_ipv6(d + l2, config_.ipv6.address, remote, net::kProtoTCP, len);
+    route6(h, remote);
+  } else {
+    net::write_ipv4(d + l2, config_.ipv4.address, remote, net::kProtoTCP, len, ip_id_++);
+    route4(h, remote);
   }
-  std::memcpy(d + l2 + net::kIpv6Header, seg, len);
-  net::write_ipv6(d + l2, config_.ipv6.address, remote, net::kProtoTCP, len);
-  io_.set_length(h, l2 + net::kIpv6Header + len);
-  route6(h, remote);
 }
 
 void Worker::Impl::route4(uint64_t handle, uint32_t dst) {
   const uint32_t hop = host4_.next_hop(dst);
-  net::MacAddr mac;
-  if (hop == 0) {
-    io_.release(handle);  // no route
-    return;
-  }
-  switch (neighbors4_.resolve(hop, handle, millis(now_us_), &mac, actions4_)) {
-    case net::NeighborTable::Result::kResolved:
-      std::memcpy(io_.data(handle), mac.b, 6);
-      io_.transmit(handle);
-      ++stats_.frames_out;
-      break;
-    case net::NeighborTable::Result::kQueued:
-      break;
-    case net::NeighborTable::Result::kDropped:
-      io_.release(handle);
-      break;
-  }
-  run_actions4();
+  route(neighbors4_, actions4_, hop, hop != 0, handle,
+        [this](uint8_t* d, uint32_t target) { return host4_.build_arp_request(d, target); });
 }
 
 void Worker::Impl::route6(uint64_t handle, const net::Ipv6Addr& dst) {
   const net::Ipv6Addr hop = host6_.next_hop(dst);
+  route(neighbors6_, actions6_, hop, !hop.is_unspecified(), handle,
+        [this](uint8_t* d, const net::Ipv6Addr& target) { return host6_.build_neighbor_solicit(d, target); });
+}
+
+void Worker::Impl::route(auto& neighbors, auto& actions, const auto& hop, bool routable, uint64_t handle,
+                         const auto& build_request) {
+  using Result = typename std::remove_reference_t<decltype(neighbors)>::Result;
   net::MacAddr mac;
-  if (hop.is_unspecified()) {
-    io_.release(handle);
+  if (!routable) {
+    io_.release(handle);  // no route
     return;
   }
-  switch (neighbors6_.resolve(hop, handle, millis(now_us_), &mac, actions6_)) {
-    case net::NeighborTable6::Result::kResolved:
+  switch (neighbors.resolve(hop, handle, millis(now_us_), &mac, actions)) {
+    case Result::kResolved:
       std::memcpy(io_.data(handle), mac.b, 6);
       io_.transmit(handle);
       ++stats_.frames_out;
       break;
-    case net::NeighborTable6::Result::kQueued:
+    case Result::kQueued:
       break;
-    case net::NeighborTable6::Result::kDropped:
+    case Result::kDropped:
       io_.release(handle);
       break;
   }
-  run_actions6();
+  run_actions(actions, build_request);
 }
 
-void Worker::Impl::run_actions4() {
-  for (uint32_t target : actions4_.requests) {
+void Worker::Impl::run_actions(auto& actions, const auto& build_request) {
+  for (const auto& target : actions.requests) {
     uint8_t* d;
     const uint64_t h = alloc(&d);
-    if (h != 0) transmit(h, host4_.build_arp_request(d, target));
+    if (h != 0) transmit(h, build_request(d, target));
   }
-  for (const auto& t : actions4_.transmit) {
+  for (const auto& t : actions.transmit) {
     std::memcpy(io_.data(t.handle), t.mac.b, 6);
     io_.transmit(t.handle);
     ++stats_.frames_out;
   }
-  for (uint64_t h : actions4_.drop) io_.release(h);
-  actions4_.clear();
-}
-
-void Worker::Impl::run_actions6() {
-  for (const net::Ipv6Addr& target : actions6_.requests) {
-    uint8_t* d;
-    const uint64_t h = alloc(&d);
-    if (h != 0) transmit(h, host6_.build_neighbor_solicit(d, target));
-  }
-  for (const auto& t : actions6_.transmit) {
-    std::memcpy(io_.data(t.handle), t.mac.b, 6);
-    io_.transmit(t.handle);
-    ++stats_.frames_out;
-  }
-  for (uint64_t h : actions6_.drop) io_.release(h);
-  actions6_.clear();
+  for (uint64_t h : actions.drop) io_.release(h);
+  actions.clear();
 }
 
 uint8_t* Worker::Impl::udp_payload(bool v6, uint8_t* frame) const {
