@@ -353,17 +353,20 @@ grep '^dotgate-dataplane' "$work/dp.out"
 # --- through loss, delay and reordering: 5 % of the upstream link's packets dropped each
 # way (nftables in the peer namespace: this kernel has no netem), and the dataplane's own
 # impairment stage delaying its frames 20 ms (+-5) and reordering a tenth of them --------
+DOTGATE_IMPAIRMENT="delay_ms=20,jitter_ms=5,reorder_pct=10,seed=5" \
+  ip netns exec "$dpns" timeout 120 "$dataplane" --config "$work/dp.toml" >"$work/dp2.out" 2>&1 &
+dp_pid=$!
+for _ in $(seq 300); do grep -q 'dotgate-dataplane: ready' "$work/dp2.out" && break; sleep 0.1; done
+grep '^dotgate-dataplane' "$work/dp2.out"
+# The upstream connections are long-lived by design: open them first (a few names no run
+# asks again), then the loss starts.
+for i in 301 302 303 304 305 306 307 308; do at_peer dig +short +time=3 -b 192.0.2.1 @192.0.2.2 "n$i.example.test" A >/dev/null; done
 at_peer nft -f - <<'NFT'
 table inet impair {
   chain in { type filter hook input priority 0; tcp dport 853 ip saddr 192.0.2.2 numgen random mod 100 < 5 drop; }
   chain out { type filter hook output priority 0; tcp sport 853 ip daddr 192.0.2.2 numgen random mod 100 < 5 drop; }
 }
 NFT
-DOTGATE_IMPAIRMENT="delay_ms=20,jitter_ms=5,reorder_pct=10,seed=5" \
-  ip netns exec "$dpns" timeout 120 "$dataplane" --config "$work/dp.toml" >"$work/dp2.out" 2>&1 &
-dp_pid=$!
-for _ in $(seq 300); do grep -q 'dotgate-dataplane: ready' "$work/dp2.out" && break; sleep 0.1; done
-grep '^dotgate-dataplane' "$work/dp2.out"
 for i in $(seq 1 200); do echo "n$i.example.test A"; done >"$work/queries"
 dnsperf_lossy() {  # a bounded run: 10 s at 100 q/s over 200 fresh names, then repeats
   at_peer dnsperf -s 192.0.2.2 -a 192.0.2.1 -d "$work/queries" -l 10 -Q 100 -t 5 | tee "$work/dnsperf" |
