@@ -94,7 +94,10 @@ BasicTcpEngine<F>::BasicTcpEngine(const Config& config, Handler& handler, uint64
       receive_pool_(std::make_unique<BufferPool>(
           config.receive_buffers ? config.receive_buffers : config.max_connections, config.receive_buffer)),
       timers_(config.max_connections * kTimersPerConn, 4096, tick_of(now_us)),
-      next_port_(config.ephemeral_first) {
+      // RFC 6056: not every engine walks the ports from the same first one.
+      next_port_(static_cast<uint16_t>(
+          config.ephemeral_first +
+          config.isn_secret % (uint32_t{config.ephemeral_last} - config.ephemeral_first + 1))) {
   free_.reserve(config.max_connections);
   for (uint32_t i = config.max_connections; i-- > 0;) {
     tcbs_[i].index = i;

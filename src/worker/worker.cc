@@ -287,8 +287,24 @@ class Worker::Impl {
 
 namespace {
 
+// Local ports for connections we open: only those whose replies come to this worker.
+bool reply_comes_here4(void* context, uint32_t remote, uint16_t remote_port, uint16_t local_port) {
+  const WorkerConfig& c = *static_cast<const WorkerConfig*>(context);
+  return c.steering->owns_reply4(c.worker_index, remote, remote_port, c.ipv4.address, local_port);
+}
+bool reply_comes_here6(void* context, const net::Ipv6Addr& remote, uint16_t remote_port, uint16_t local_port) {
+  const WorkerConfig& c = *static_cast<const WorkerConfig*>(context);
+  return c.steering->owns_reply6(c.worker_index, remote, remote_port, c.ipv6.address, local_port);
+}
+bool steered(const WorkerConfig& c) { return c.steering != nullptr && c.steering->workers() > 1; }
+
+// `c` is the worker's own copy (the port filters keep a pointer to it).
 net::TcpConfig tcp4_config(const WorkerConfig& c) {
   net::TcpConfig t;
+  if (steered(c)) {
+    t.local_port_filter = reply_comes_here4;
+    t.local_port_filter_context = const_cast<WorkerConfig*>(&c);
+  }
   t.local_address = c.ipv4.address;
   t.max_connections = c.tcp_connections;
   t.send_buffer = t.receive_buffer = std::max(c.client_tcp_buffer, c.upstream_tcp_buffer);
@@ -299,6 +315,10 @@ net::TcpConfig tcp4_config(const WorkerConfig& c) {
 }
 net::Tcp6Config tcp6_config(const WorkerConfig& c) {
   net::Tcp6Config t;
+  if (steered(c)) {
+    t.local_port_filter = reply_comes_here6;
+    t.local_port_filter_context = const_cast<WorkerConfig*>(&c);
+  }
   t.local_address = c.ipv6.address;
   t.max_connections = c.tcp_connections;
   t.send_buffer = t.receive_buffer = std::max(c.client_tcp_buffer, c.upstream_tcp_buffer);
@@ -346,8 +366,8 @@ Worker::Impl::Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
       cache_(config.cache, util::mix64(config.secret, 0xcac4e)),
       events4_(*this, false),
       events6_(*this, true),
-      tcp4_(tcp4_config(config), events4_, now_us),
-      tcp6_(tcp6_config(config), events6_, now_us),
+      tcp4_(tcp4_config(config_), events4_, now_us),
+      tcp6_(tcp6_config(config_), events6_, now_us),
       roles4_(config.tcp_connections, 0),
       roles6_(config.tcp_connections, 0),
       clients4_(config.tcp_connections),

@@ -25,6 +25,7 @@
 #include "cache/cache.h"
 #include "config/config.h"
 #include "net/addr_text.h"
+#include "net/flow_steering.h"
 #include "net/ipv4_host.h"
 #include "net/ipv6_host.h"
 #include "net/tcp.h"
@@ -78,6 +79,12 @@ struct WorkerConfig {
   uint32_t client_qps = 0;                // per client address (IPv6: its /64); 0: no limit
   uint32_t client_burst = 0;              // bucket depth; 0: client_qps
   uint16_t edns_buffer_size = 1232;       // our UDP payload size (RFC 9715 / DNS flag day 2020)
+  // Several workers on one port: the steering they share (the caller's, outliving the
+  // worker) and this worker's index in it. Upstream connections then take local ports
+  // whose replies the steering (and a NIC's RSS programmed alike) gives to this worker.
+  // Null: the port's only worker.
+  const net::FlowSteering* steering = nullptr;
+  uint32_t worker_index = 0;
 };
 
 // Counters of one worker: every query, answer and drop has one.

@@ -265,8 +265,17 @@ struct World {
   std::unique_ptr<Peer> peer;
   std::unique_ptr<Worker> worker;
 
-  World(const net::ImpairmentConfig& impair, const std::string& upstream_name)
+  // With `steering`, the worker is worker `index` of its port, and every frame toward it
+  // is checked against the steering as a NIC's RSS would deliver it.
+  const net::FlowSteering* steering = nullptr;
+  uint32_t index = 0;
+  uint64_t tcp_to_worker = 0, misdelivered = 0;
+
+  World(const net::ImpairmentConfig& impair, const std::string& upstream_name,
+        const net::FlowSteering* steer = nullptr, uint32_t worker_index = 0)
       : to_peer(impair), to_worker(reseeded(impair)) {
+    steering = steer;
+    index = worker_index;
     auto leaf = pki.leaf();
     const auto [chain, key] = pki.server_files(dir, leaf.get(), pki.inter.get(), "up");
     tls::ServerConfig sc;
@@ -300,6 +309,8 @@ struct World {
     p.pool.total_budget_us = 3'000'000;
     p.zones = {"."};
     c.pools.push_back(p);
+    c.steering = steering;
+    c.worker_index = index;
     worker = std::make_unique<Worker>(c, packets, now);
   }
   static net::ImpairmentConfig reseeded(net::ImpairmentConfig c) {
@@ -310,6 +321,13 @@ struct World {
     now += 1000;
     peer->now = now;
     to_worker.release(now, [&](const uint8_t* f, size_t n) {
+      if (steering != nullptr) {
+        const net::Steering st = steering->steer(f, n);
+        if (st.owner == net::FrameOwner::kWorker) {
+          ++tcp_to_worker;
+          misdelivered += st.worker != index;
+        }
+      }
       const uint64_t h = packets.copy_in(f, n);
       if (h != 0) worker->receive(h, now);
     });
@@ -406,6 +424,26 @@ TEST(Worker, AReconnectResumesTheTlsSession) {
   ASSERT_EQ(w.peer->answers.size(), 1u);
   EXPECT_TRUE(w.worker->upstream_tls(0, 0).resumed);
   EXPECT_GE(w.peer->resumed, 1u);
+}
+
+// Worker 2 of 3 on a port: every connection it opens to the upstream has a local port
+// whose replies RSS (the steering's Toeplitz hash and table) brings back to worker 2.
+TEST(Worker, UpstreamConnectionsTakePortsWhoseRepliesComeBackToTheirWorker) {
+  const net::FlowSteering steering(3, 128);
+  World w({}, tls::testutil::kName, &steering, 2);
+  uint16_t id = 1;
+  for (int round = 0; round < 4; ++round) {  // connections closed between rounds: new ports
+    for (uint32_t k = 0; k < 20; ++k, ++id) w.peer->ask(query_for(id, id));
+    for (int t = 0; t < 3000 && w.peer->answers.size() < 20; ++t) w.tick();
+    ASSERT_EQ(w.peer->answers.size(), 20u) << describe(w);
+    for (const auto& a : w.peer->answers) EXPECT_EQ(a[3] & 0xf, 0);
+    w.peer->answers.clear();
+    w.peer->close_all();
+    for (int t = 0; t < 500; ++t) w.tick();
+  }
+  EXPECT_GE(w.worker->pool(0).status(0).connects, 4u);
+  EXPECT_GT(w.tcp_to_worker, 20u);
+  EXPECT_EQ(w.misdelivered, 0u);
 }
 
 TEST(Worker, AnUpstreamCertificateForAnotherNameGetsServfailAndNoQuery) {
