@@ -18,8 +18,14 @@ std::vector<std::string> eal_arguments(const config::Config& c, const std::strin
   std::vector<std::string> a = {program, "--file-prefix=" + c.dataplane.file_prefix};
   std::string list = std::to_string(c.dataplane.main_lcore);
   for (uint32_t l : worker_lcores(c.dataplane)) list += "," + std::to_string(l);
-  a.push_back("-l");
-  a.push_back(list);
+  if (c.dataplane.cpus.empty()) {
+    a.push_back("-l");
+    a.push_back(list);
+  } else {
+    std::string cpus;
+    for (uint32_t cpu : c.dataplane.cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
+    a.push_back("--lcores=(" + list + ")@(" + cpus + ")");
+  }
   a.push_back("--main-lcore=" + std::to_string(c.dataplane.main_lcore));
   bool any_pci = false;
   for (const config::Port& p : c.dataplane.ports) {

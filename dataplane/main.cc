@@ -12,9 +12,11 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_pdump.h>
+#include <rte_ring.h>
 #include <rte_telemetry.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -31,6 +33,7 @@
 #include "eal_args.h"
 #include "mbuf_io.h"
 #include "net/ethernet.h"
+#include "net/flow_steering.h"
 #include "port.h"
 #include "snapshot.h"
 #include "upstream/upstream_spec.h"
@@ -40,6 +43,7 @@ namespace dotgate::dataplane {
 namespace {
 
 std::atomic<bool> g_stop{false};
+constexpr unsigned kInboxSize = 4096;  // frames waiting for a worker from the others
 void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
 enum class WorkerState : int { kStarting, kRunning, kFailed, kStopped };
@@ -49,9 +53,13 @@ struct WorkerContext {
   const config::Config* config = nullptr;
   size_t port_index = 0;
   const OpenPort* port = nullptr;
-  uint16_t queue = 0;
+  uint32_t lcore = 0;
+  uint16_t queue = 0;  // also the worker's index
   uint32_t workers = 1;
   uint64_t secret = 0;
+  const net::FlowSteering* steering = nullptr;  // shared by the port's workers
+  rte_ring* inbox = nullptr;                    // frames other workers pass to this one
+  const std::vector<rte_ring*>* inboxes = nullptr;  // every worker's, by index
   const net::ImpairmentConfig* impairment = nullptr;  // on TX, for tests and the lab
   std::atomic<WorkerState> state{WorkerState::kStarting};
   std::string error;
@@ -103,6 +111,61 @@ void fill_snapshot(const worker::Worker& w, const MbufIo& io, WorkerSnapshot* s)
   s->upstream_count = n;
 }
 
+// Sends each received frame where it belongs (net/flow_steering.h): its own go into `mine`;
+// another worker's into that worker's inbox, a burst per worker; neighbour answers both.
+class Steerer {
+ public:
+  explicit Steerer(WorkerContext& ctx) : ctx_(ctx), out_(ctx.workers), count_(ctx.workers, 0) {}
+
+  uint16_t sort(rte_mbuf** pkts, uint16_t n, rte_mbuf** mine) {
+    uint16_t keep = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      const net::Steering st = ctx_.steering->steer(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m));
+      if (st.owner == net::FrameOwner::kWorker && st.worker != ctx_.queue) {
+        pass(st.worker, m);
+        ++stats.handed_off;
+        continue;
+      }
+      if (st.owner == net::FrameOwner::kEveryone) {
+        for (uint32_t w = 0; w < ctx_.workers; ++w) {
+          if (w == ctx_.queue) continue;
+          rte_mbuf* copy = rte_pktmbuf_copy(m, ctx_.port->pool, 0, UINT32_MAX);
+          if (copy == nullptr) {
+            ++stats.no_mbuf;
+            continue;
+          }
+          pass(w, copy);
+          ++stats.copied;
+        }
+      }
+      mine[keep++] = m;
+    }
+    for (uint32_t w = 0; w < ctx_.workers; ++w) flush(w);
+    return keep;
+  }
+
+  HandoffStats stats;
+
+ private:
+  void pass(uint32_t w, rte_mbuf* m) {
+    out_[w][count_[w]++] = m;
+    if (count_[w] == MbufIo::kBurst) flush(w);
+  }
+  void flush(uint32_t w) {
+    if (count_[w] == 0) return;
+    const unsigned sent =
+        rte_ring_mp_enqueue_burst((*ctx_.inboxes)[w], reinterpret_cast<void* const*>(out_[w].data()), count_[w], nullptr);
+    for (unsigned i = sent; i < count_[w]; ++i) rte_pktmbuf_free(out_[w][i]);
+    stats.ring_full += count_[w] - sent;
+    count_[w] = 0;
+  }
+
+  WorkerContext& ctx_;
+  std::vector<std::array<rte_mbuf*, MbufIo::kBurst>> out_;
+  std::vector<uint16_t> count_;
+};
+
 // The run-to-completion loop of one worker lcore.
 int worker_main(void* arg) {
   WorkerContext& ctx = *static_cast<WorkerContext*>(arg);
@@ -114,8 +177,9 @@ int worker_main(void* arg) {
   try {
     net::MacAddr mac;
     std::memcpy(mac.b, ctx.port->mac.addr_bytes, 6);
-    const worker::WorkerConfig wc =
-        worker::make_worker_config(*ctx.config, ctx.port_index, mac, ctx.workers, ctx.secret);
+    worker::WorkerConfig wc = worker::make_worker_config(*ctx.config, ctx.port_index, mac, ctx.workers, ctx.secret);
+    wc.steering = ctx.steering;
+    wc.worker_index = ctx.queue;
     w = std::make_unique<worker::Worker>(wc, io, now_us());
   } catch (const std::exception& e) {
     ctx.error = e.what();
@@ -123,28 +187,39 @@ int worker_main(void* arg) {
     return -1;
   }
   auto snapshot = std::make_unique<WorkerSnapshot>();
-  w->announce(now_us());
+  if (ctx.queue == 0) w->announce(now_us());  // one gratuitous ARP for the port, not one per worker
   io.flush();
   ctx.state.store(WorkerState::kRunning);
+  Steerer steerer(ctx);
+  const bool steering = ctx.workers > 1;
   uint64_t busy = 0, loops = 0, rx = 0, bursts = 0;
   uint64_t next_publish = 0;
   rte_mbuf* pkts[MbufIo::kBurst];
+  rte_mbuf* mine[MbufIo::kBurst];
+  auto receive = [&](rte_mbuf** frames, uint16_t n, uint64_t now) {
+    for (uint16_t i = 0; i < n; ++i) {
+      if (frames[i]->nb_segs != 1) {  // our frames fit one segment; a chained one is not ours
+        rte_pktmbuf_free(frames[i]);
+        continue;
+      }
+      w->receive(reinterpret_cast<uint64_t>(frames[i]), now);
+    }
+  };
   while (!g_stop.load(std::memory_order_relaxed)) {
-    const uint16_t n = rte_eth_rx_burst(ctx.port->id, ctx.queue, pkts, MbufIo::kBurst);
+    uint16_t n = rte_eth_rx_burst(ctx.port->id, ctx.queue, pkts, MbufIo::kBurst);
+    const uint16_t taken = steering ? static_cast<uint16_t>(rte_ring_sc_dequeue_burst(
+                                          ctx.inbox, reinterpret_cast<void**>(mine), MbufIo::kBurst, nullptr))
+                                    : 0;
     const uint64_t t0 = rte_rdtsc();
     const uint64_t now = now_us();
     io.set_time(now);
-    for (uint16_t i = 0; i < n; ++i) {
-      if (pkts[i]->nb_segs != 1) {  // our frames fit one segment; a chained one is not ours
-        rte_pktmbuf_free(pkts[i]);
-        continue;
-      }
-      w->receive(reinterpret_cast<uint64_t>(pkts[i]), now);
-    }
+    receive(mine, taken, now);  // handed here by other workers: already steered
+    steerer.stats.taken_in += taken;
+    receive(pkts, steering ? steerer.sort(pkts, n, pkts) : n, now);
     w->poll(now);
     io.flush();
     ++loops;
-    if (n != 0) {
+    if (n + taken != 0) {
       // Busy cycles: only iterations that had packets, so idle polling does not count.
       busy += rte_rdtsc() - t0;
       rx += n;
@@ -156,11 +231,13 @@ int worker_main(void* arg) {
       snapshot->loops = loops;
       snapshot->rx_packets = rx;
       snapshot->rx_bursts = bursts;
+      snapshot->handoff = steerer.stats;
       ctx.snapshot.publish(*snapshot);
       next_publish = now + 100'000;
     }
   }
   fill_snapshot(*w, io, snapshot.get());
+  snapshot->handoff = steerer.stats;
   ctx.snapshot.publish(*snapshot);
   w.reset();
   io.flush();
@@ -229,6 +306,10 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "tx_packets", sum([](const WorkerSnapshot& w) { return w.tx_packets; }));
   rte_tel_data_add_dict_u64(d, "tx_dropped", sum([](const WorkerSnapshot& w) { return w.tx_dropped; }));
   rte_tel_data_add_dict_u64(d, "busy_cycles", sum([](const WorkerSnapshot& w) { return w.busy_cycles; }));
+  rte_tel_data_add_dict_u64(d, "handoff_passed", sum([](const WorkerSnapshot& w) { return w.handoff.handed_off; }));
+  rte_tel_data_add_dict_u64(d, "handoff_copied", sum([](const WorkerSnapshot& w) { return w.handoff.copied; }));
+  rte_tel_data_add_dict_u64(d, "handoff_ring_full", sum([](const WorkerSnapshot& w) { return w.handoff.ring_full; }));
+  rte_tel_data_add_dict_u64(d, "handoff_no_mbuf", sum([](const WorkerSnapshot& w) { return w.handoff.no_mbuf; }));
   rte_tel_data_add_dict_u64(d, "tsc_hz", ws.empty() ? 0 : ws[0].tsc_hz);
   return 0;
 }
@@ -278,6 +359,36 @@ int telemetry_upstreams(const char*, const char*, rte_tel_data* d) {
     // Telemetry keys allow letters, digits, '_', '-' and '.': the upstream's text goes in a field.
     const std::string key = "upstream" + std::to_string(u);
     rte_tel_data_add_dict_container(d, key.c_str(), o, 0);
+  }
+  return 0;
+}
+
+// Per worker: where it runs and what it did, to see the load spread and the hand-offs.
+int telemetry_workers(const char*, const char*, rte_tel_data* d) {
+  std::vector<WorkerSnapshot> ws;
+  if (!read_all(&ws)) return -EAGAIN;
+  rte_tel_data_start_dict(d);
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const WorkerSnapshot& w = ws[i];
+    rte_tel_data* o = rte_tel_data_alloc();
+    if (o == nullptr) return -ENOMEM;
+    rte_tel_data_start_dict(o);
+    rte_tel_data_add_dict_u64(o, "lcore", g_workers[i]->lcore);
+    rte_tel_data_add_dict_u64(o, "queue", g_workers[i]->queue);
+    rte_tel_data_add_dict_u64(o, "rx_packets", w.rx_packets);
+    rte_tel_data_add_dict_u64(o, "tx_packets", w.tx_packets);
+    rte_tel_data_add_dict_u64(o, "busy_cycles", w.busy_cycles);
+    rte_tel_data_add_dict_u64(o, "queries", w.stats.queries_udp + w.stats.queries_tcp + w.stats.queries_dot);
+    rte_tel_data_add_dict_u64(o, "cache_hits", w.stats.cache_hits);
+    rte_tel_data_add_dict_u64(o, "forwarded", w.stats.forwarded);
+    rte_tel_data_add_dict_u64(o, "upstream_answers", w.stats.upstream_answers);
+    rte_tel_data_add_dict_u64(o, "tcp_connections_opened", w.tcp4.opened + w.tcp6.opened);
+    rte_tel_data_add_dict_u64(o, "handoff_passed", w.handoff.handed_off);
+    rte_tel_data_add_dict_u64(o, "handoff_copied", w.handoff.copied);
+    rte_tel_data_add_dict_u64(o, "handoff_taken_in", w.handoff.taken_in);
+    rte_tel_data_add_dict_u64(o, "handoff_ring_full", w.handoff.ring_full);
+    rte_tel_data_add_dict_u64(o, "handoff_no_mbuf", w.handoff.no_mbuf);
+    rte_tel_data_add_dict_container(d, ("worker" + std::to_string(i)).c_str(), o, 0);
   }
   return 0;
 }
@@ -386,13 +497,6 @@ int run(int argc, char** argv) {
                  config_path.c_str(), c.dataplane.ports.size());
     return 2;
   }
-  if (lcores.size() != 1) {
-    std::fprintf(stderr,
-                 "dotgate-dataplane: %s: one worker is supported for now (the file asks for %zu): several workers "
-                 "on one port need the shared neighbour table and the upstream-reply hand-off, not built yet\n",
-                 config_path.c_str(), lcores.size());
-    return 2;
-  }
 
   std::vector<std::string> eal = eal_arguments(c, argv[0], extra);
   std::vector<char*> eal_argv;
@@ -408,8 +512,13 @@ int run(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   int status = 0;
+  std::random_device rd;
+  // A random RSS key per start: flows cannot be crafted to pile onto one worker.
+  std::vector<uint8_t> rss_key(net::kDefaultRssKey.size());
+  for (uint8_t& b : rss_key) b = static_cast<uint8_t>(rd());
+  const uint32_t workers = static_cast<uint32_t>(lcores.size());
   OpenPort port;
-  if (const std::string err = open_port(c.dataplane.ports[0], static_cast<uint16_t>(lcores.size()), &port);
+  if (const std::string err = open_port(c.dataplane.ports[0], static_cast<uint16_t>(workers), rss_key, &port);
       !err.empty()) {
     std::fprintf(stderr, "dotgate-dataplane: %s\n", err.c_str());
     rte_eal_cleanup();
@@ -432,23 +541,43 @@ int run(int argc, char** argv) {
                 impairment.delay_us, impairment.jitter_us, impairment.reorder_ppm, impairment.duplicate_ppm,
                 impairment.loss_ppm);
   }
-  std::random_device rd;
-  const uint32_t lcore = lcores[0];
-  if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
-    std::fprintf(stderr, "dotgate-dataplane: worker lcore %u is not an EAL worker lcore\n", lcore);
+  static std::unique_ptr<net::FlowSteering> steering;
+  steering = std::make_unique<net::FlowSteering>(workers, port.reta_size, rss_key.data(), rss_key.size());
+  static std::vector<rte_ring*> inboxes;
+  auto fail = [&](const std::string& why) {
+    std::fprintf(stderr, "dotgate-dataplane: %s\n", why.c_str());
+    for (rte_ring* r : inboxes) rte_ring_free(r);
     close_port(port);
     rte_eal_cleanup();
     return 1;
+  };
+  for (uint32_t i = 0; i < workers; ++i) {
+    const uint32_t lcore = lcores[i];
+    if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
+      return fail("worker lcore " + std::to_string(lcore) + " is not an EAL worker lcore");
+    }
+    auto ctx = std::make_unique<WorkerContext>();
+    ctx->config = &c;
+    ctx->port_index = 0;
+    ctx->port = &port;
+    ctx->lcore = lcore;
+    ctx->queue = static_cast<uint16_t>(i);
+    ctx->workers = workers;
+    ctx->secret = uint64_t{rd()} << 32 | rd();
+    ctx->steering = steering.get();
+    ctx->impairment = impaired ? &impairment : nullptr;
+    if (workers > 1) {
+      // Multi-producer (any worker may pass a frame), single-consumer (its owner).
+      const std::string name = "dg_inbox" + std::to_string(i);
+      rte_ring* r = rte_ring_create(name.c_str(), kInboxSize, static_cast<int>(rte_lcore_to_socket_id(lcore)),
+                                    RING_F_SC_DEQ);
+      if (r == nullptr) return fail("cannot create the hand-off ring " + name + ": " + rte_strerror(rte_errno));
+      inboxes.push_back(r);
+      ctx->inbox = r;
+    }
+    ctx->inboxes = &inboxes;
+    g_workers.push_back(std::move(ctx));
   }
-  auto ctx = std::make_unique<WorkerContext>();
-  ctx->config = &c;
-  ctx->port_index = 0;
-  ctx->port = &port;
-  ctx->queue = 0;
-  ctx->workers = 1;
-  ctx->secret = uint64_t{rd()} << 32 | rd();
-  ctx->impairment = impaired ? &impairment : nullptr;
-  g_workers.push_back(std::move(ctx));
   // The worker list is complete before telemetry (another thread) may read it.
   rte_telemetry_register_cmd("/dotgate/stats", telemetry_stats,
                              "Counters summed over the workers: queries, cache, answers by RCODE, drops. No parameters.");
@@ -458,34 +587,63 @@ int run(int argc, char** argv) {
   rte_telemetry_register_cmd("/dotgate/upstreams", telemetry_upstreams,
                              "Per upstream: state, counters, and the TLS version, cipher and verified name of its "
                              "open connection. No parameters.");
-  rte_eal_remote_launch(worker_main, g_workers[0].get(), lcore);
-  while (g_workers[0]->state.load() == WorkerState::kStarting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (g_workers[0]->state.load() == WorkerState::kFailed) {
-    std::fprintf(stderr, "dotgate-dataplane: worker on lcore %u: %s\n", lcore, g_workers[0]->error.c_str());
-    status = 1;
-  } else {
+  rte_telemetry_register_cmd("/dotgate/workers", telemetry_workers,
+                             "Per worker: lcore, queue, packets, busy cycles, queries, and frames handed to or taken "
+                             "from other workers. No parameters.");
+  for (const auto& ctx : g_workers) rte_eal_remote_launch(worker_main, ctx.get(), ctx->lcore);
+  for (const auto& ctx : g_workers) {
+    while (ctx->state.load() == WorkerState::kStarting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (ctx->state.load() == WorkerState::kFailed) {
+      std::fprintf(stderr, "dotgate-dataplane: worker on lcore %u: %s\n", ctx->lcore, ctx->error.c_str());
+      status = 1;
+    }
+  }
+  if (status == 0) {
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof mac, &port.mac);
-    std::printf("dotgate-dataplane: port %s (%s, %s) up, 1 worker on lcore %u\n",
-                c.dataplane.ports[0].name.c_str(), port.driver.c_str(), mac, lcore);
+    std::string where;
+    for (const auto& ctx : g_workers) where += (where.empty() ? "" : ",") + std::to_string(ctx->lcore);
+    const char* spread = workers == 1                ? ""
+                         : port.rss_programmed       ? ", RSS with our key and table"
+                         : port.rss                  ? ", RSS with the device's own key (hand-offs correct it)"
+                                                     : ", no RSS: frames handed to their owner in software";
+    std::printf("dotgate-dataplane: port %s (%s, %s) up, %u worker%s on lcore%s %s%s\n",
+                c.dataplane.ports[0].name.c_str(), port.driver.c_str(), mac, workers, workers == 1 ? "" : "s",
+                workers == 1 ? "" : "s", where.c_str(), spread);
     std::printf("dotgate-dataplane: ready\n");
     std::fflush(stdout);
-    while (!g_stop.load() && g_workers[0]->state.load() == WorkerState::kRunning) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    const auto all_running = [] {
+      for (const auto& ctx : g_workers) {
+        if (ctx->state.load() != WorkerState::kRunning) return false;
+      }
+      return true;
+    };
+    while (!g_stop.load() && all_running()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   g_stop.store(true);
   rte_eal_mp_wait_lcore();
-  WorkerSnapshot last{};
-  if (g_workers[0]->snapshot.read(&last)) {
+  std::vector<WorkerSnapshot> last;
+  if (read_all(&last)) {
+    worker::WorkerStats t;
+    for (const WorkerSnapshot& w : last) {
+      t.queries_udp += w.stats.queries_udp;
+      t.queries_tcp += w.stats.queries_tcp;
+      t.queries_dot += w.stats.queries_dot;
+      t.cache_hits += w.stats.cache_hits;
+      t.cache_misses += w.stats.cache_misses;
+      t.servfail += w.stats.servfail;
+    }
     std::printf("dotgate-dataplane: stopped; queries udp=%llu tcp=%llu dot=%llu, cache hits=%llu misses=%llu, "
                 "servfail=%llu\n",
-                static_cast<unsigned long long>(last.stats.queries_udp),
-                static_cast<unsigned long long>(last.stats.queries_tcp),
-                static_cast<unsigned long long>(last.stats.queries_dot),
-                static_cast<unsigned long long>(last.stats.cache_hits),
-                static_cast<unsigned long long>(last.stats.cache_misses),
-                static_cast<unsigned long long>(last.stats.servfail));
+                static_cast<unsigned long long>(t.queries_udp), static_cast<unsigned long long>(t.queries_tcp),
+                static_cast<unsigned long long>(t.queries_dot), static_cast<unsigned long long>(t.cache_hits),
+                static_cast<unsigned long long>(t.cache_misses), static_cast<unsigned long long>(t.servfail));
+  }
+  // Frames still waiting in an inbox go back to the pool before the port closes.
+  for (rte_ring* r : inboxes) {
+    void* m = nullptr;
+    while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    rte_ring_free(r);
   }
   rte_pdump_uninit();
   close_port(port);

@@ -9,7 +9,22 @@
 
 namespace dotgate::dataplane {
 
-std::string open_port(const config::Port& p, uint16_t queues, OpenPort* out) {
+namespace {
+
+// Entry i of the device's redirection table names queue i % queues.
+bool program_reta(uint16_t id, uint16_t reta_size, uint16_t queues) {
+  std::vector<rte_eth_rss_reta_entry64> reta((reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+  for (uint16_t i = 0; i < reta_size; ++i) {
+    rte_eth_rss_reta_entry64& g = reta[i / RTE_ETH_RETA_GROUP_SIZE];
+    g.mask |= uint64_t{1} << (i % RTE_ETH_RETA_GROUP_SIZE);
+    g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = static_cast<uint16_t>(i % queues);
+  }
+  return rte_eth_dev_rss_reta_update(id, reta.data(), reta_size) == 0;
+}
+
+}  // namespace
+
+std::string open_port(const config::Port& p, uint16_t queues, const std::vector<uint8_t>& rss_key, OpenPort* out) {
   const std::string what = "port " + p.name + " (" + p.device + "): ";
   const std::string dev = device_name(p.device);
   uint16_t id = 0;
@@ -36,11 +51,21 @@ std::string open_port(const config::Port& p, uint16_t queues, OpenPort* out) {
            " (no hugepages? reserve some in /proc/sys/vm/nr_hugepages, or add --in-memory --no-huge)";
   }
   rte_eth_conf conf{};
+  // RSS only where the device hashes the TCP tuple: hashing addresses alone would put
+  // every connection to one upstream on one queue, whatever local port it took.
   const uint64_t rss = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
-  out->rss = queues > 1 && rss != 0;
+  out->rss = queues > 1 && (rss & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0;
+  std::vector<uint8_t> key = rss_key;
   if (out->rss) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = rss;
+    // A device that takes a key of its own length gets ours, padded (the hash of a 4-tuple
+    // reads only its first 40 bytes).
+    if (info.hash_key_size >= rss_key.size()) {
+      key.resize(info.hash_key_size, 0x5a);
+      conf.rx_adv_conf.rss_conf.rss_key = key.data();
+      conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
+    }
   }
   if (const int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0) {
     rte_mempool_free(pool);
@@ -66,6 +91,11 @@ std::string open_port(const config::Port& p, uint16_t queues, OpenPort* out) {
   if (const int rc = rte_eth_dev_start(id); rc != 0) {
     rte_mempool_free(pool);
     return what + "start failed: " + rte_strerror(-rc);
+  }
+  if (out->rss) {
+    out->rss_programmed = conf.rx_adv_conf.rss_conf.rss_key != nullptr && info.reta_size >= queues &&
+                          (info.reta_size & (info.reta_size - 1)) == 0 && program_reta(id, info.reta_size, queues);
+    if (out->rss_programmed) out->reta_size = info.reta_size;
   }
   rte_eth_promiscuous_enable(id);  // best effort: a virtual device may not have it
   rte_eth_macaddr_get(id, &out->mac);

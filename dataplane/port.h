@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 
@@ -19,11 +20,17 @@ struct OpenPort {
   rte_mempool* pool = nullptr;
   rte_ether_addr mac{};
   std::string driver;
-  bool rss = false;
+  bool rss = false;          // the device spreads received flows over the queues itself
+  bool rss_programmed = false;  // ... with our key and redirection table (else its own)
+  uint32_t reta_size = 128;  // the device's redirection table, or the steering's default
 };
 
-// Empty string on success (*out filled), else the reason, ready to print.
-std::string open_port(const config::Port& port, uint16_t queues, OpenPort* out);
+// Empty string on success (*out filled), else the reason, ready to print. With several
+// queues and a device that offers RSS over the TCP/UDP tuple, the device gets `rss_key`
+// (40 bytes or more) and a redirection table whose entry i is queue i % queues: what
+// net::FlowSteering computes in software.
+std::string open_port(const config::Port& port, uint16_t queues, const std::vector<uint8_t>& rss_key,
+                      OpenPort* out);
 void close_port(const OpenPort& port);
 
 }  // namespace dotgate::dataplane

@@ -25,6 +25,15 @@ struct UpstreamSnapshot {
   util::LatencyHistogram latency;
 };
 
+// A worker's hand-off counters: frames it received that belong to another, and back.
+struct HandoffStats {
+  uint64_t handed_off = 0;  // TCP segments and ICMP errors passed to their connection's owner
+  uint64_t copied = 0;      // ARP replies and neighbour advertisements copied to every worker
+  uint64_t taken_in = 0;    // frames other workers passed here
+  uint64_t ring_full = 0;   // dropped: the owner's inbox was full (TCP resends)
+  uint64_t no_mbuf = 0;     // a copy for another worker lost for want of an mbuf
+};
+
 struct WorkerSnapshot {
   static constexpr size_t kMaxUpstreams = 32;
   worker::WorkerStats stats;
@@ -33,6 +42,7 @@ struct WorkerSnapshot {
   uint64_t cache_entries, cache_bytes;
   uint64_t busy_cycles, loops, rx_packets, tx_packets, tx_dropped, rx_bursts;
   uint64_t tsc_hz;
+  HandoffStats handoff;
   uint32_t upstream_count;
   UpstreamSnapshot upstreams[kMaxUpstreams];
 };

@@ -50,6 +50,9 @@ struct Dataplane {
   uint32_t workers = 1;               // worker lcores; equals lcores.size() when lcores is set
   std::vector<uint32_t> lcores;       // worker lcore ids; empty: the first `workers` after main
   uint32_t main_lcore = 0;
+  // CPUs the lcores' threads may run on, together (EAL --lcores '(LCORES)@(CPUS)'); empty:
+  // lcore N is pinned to CPU N. For test machines with fewer CPUs than lcores.
+  std::vector<uint32_t> cpus;
   std::string file_prefix = "dotgate";  // EAL --file-prefix: secondary processes attach by it
   std::vector<Port> ports;
 };

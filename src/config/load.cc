@@ -704,6 +704,15 @@ void read_dataplane(TableReader& r, Dataplane* d) {
     }
   }
   r.uint("main_lcore", &d->main_lcore, 0, kMaxLcore);
+  if (auto it = r.get("cpus")) {
+    std::string why;
+    if (const auto* s = it->node->as_string(); s == nullptr) {
+      cx.error(it->pos, it->key, std::string("expected a CPU list (\"0-1\"), found ") + type_phrase(it->node->type()));
+    } else if (!parse_core_list(s->get(), &d->cpus, &why)) {
+      d->cpus.clear();
+      cx.error(it->pos, it->key, why);
+    }
+  }
   if (std::find(d->lcores.begin(), d->lcores.end(), d->main_lcore) != d->lcores.end()) {
     const std::string key = r.child(r.has("main_lcore") ? "main_lcore" : "lcores");
     cx.error(cx.where.at(key), key, "lcore " + std::to_string(d->main_lcore) + " is the main lcore (main_lcore) and "

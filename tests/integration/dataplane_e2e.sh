@@ -8,11 +8,24 @@
 # service goes on; one upstream killed mid-run with no query lost; a capture on the link
 # showing TLS to the upstreams and not one packet to their port 53; telemetry through
 # dpdk-telemetry.py. Needs root (exit 77, "skipped", otherwise); cleans up on any exit.
+# With WORKERS 2, two workers share the port (two af_packet queue pairs in one
+# PACKET_FANOUT group, which spreads flows by the kernel's hash, not ours): every check
+# again, and TCP connections spread over both workers, their frames handed to the owner.
 #
-#   dataplane_e2e.sh PATH/TO/dotgate-dataplane
+#   dataplane_e2e.sh PATH/TO/dotgate-dataplane [WORKERS]
 set -uo pipefail
 
 dataplane=$1
+workers=${2:-1}
+if [ "$workers" = 1 ]; then
+  placement='lcores = "1"'
+  qpairs=
+else
+  # Two CPUs here: the main lcore and the workers share them (never in production).
+  placement="lcores = \"1-$workers\"
+cpus = \"0-$(($(nproc) - 1))\""
+  qpairs=",qpairs=$workers"
+fi
 if [ "$(id -u)" != 0 ]; then
   echo "dataplane_e2e: needs root, skipped"
   exit 77
@@ -80,14 +93,14 @@ EOF
 done
 cat >"$work/dp.toml" <<EOF
 [dataplane]
-lcores = "1"
+$placement
 main_lcore = 0
 file_prefix = "$prefix"
 eal_args = ["--no-huge", "-m", "256"]
 
 [[dataplane.ports]]
 name = "e2e0"
-device = "net_af_packet0,iface=dgv1,framesz=2048,blocksz=4096,framecnt=1024"
+device = "net_af_packet0,iface=dgv1,framesz=2048,blocksz=4096,framecnt=1024$qpairs"
 ipv4 = "192.0.2.2/24"
 mbuf_pool_size = 8191
 rx_descriptors = 1024
@@ -346,6 +359,42 @@ no_plaintext() {
   [ "$plain" -eq 0 ] && [ "$tls" -gt 0 ]
 }
 check "capture: TLS to the upstreams, not one packet to their port 53" no_plaintext
+if [ "$workers" != 1 ]; then
+  spread() {  # 24 TCP connections from distinct ports, each with a fresh name forwarded
+    at_peer /usr/bin/python3 - <<'PY' || return 1
+import socket, struct, dns.message
+for i in range(24):
+    q = dns.message.make_query(f"n{160 + i}.example.test", "A")
+    q.id = 1000 + i
+    t = socket.create_connection(("192.0.2.2", 53), timeout=10, source_address=("192.0.2.1", 0))
+    t.sendall(struct.pack("!H", len(q.to_wire())) + q.to_wire())
+    buf = b""
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+        chunk = t.recv(4096)
+        assert chunk, "closed early"
+        buf += chunk
+    m = dns.message.from_wire(buf[2:])
+    assert m.id == q.id and m.answer[0][0].address == f"198.51.100.{160 + i}", m
+    t.close()
+print("24 TCP connections, each answered")
+PY
+    sleep 0.5  # the workers publish their counters every 100 ms
+    telemetry /dotgate/workers | /usr/bin/python3 -c "
+import json, sys
+w = json.load(sys.stdin)['/dotgate/workers']
+for k, v in sorted(w.items()):
+    print(k, {f: v[f] for f in ('lcore', 'queries', 'forwarded', 'tcp_connections_opened', 'handoff_passed',
+                                'handoff_taken_in', 'handoff_copied', 'handoff_ring_full')})
+assert len(w) == $workers
+assert all(v['queries'] > 0 and v['tcp_connections_opened'] > 0 for v in w.values()), 'a worker idle'
+assert sum(v['handoff_passed'] for v in w.values()) > 0, 'nothing handed off'
+passed = sum(v['handoff_passed'] + v['handoff_copied'] for v in w.values())
+assert passed == sum(v['handoff_taken_in'] for v in w.values()), 'frames lost between workers'
+
+assert all(v['handoff_ring_full'] == 0 for v in w.values())"
+  }
+  check "$workers workers: TCP connections spread over all of them, frames handed to their owner" spread
+fi
 kill "$dp_pid"; wait "$dp_pid"; rc=$?; dp_pid=
 check "SIGTERM: the dataplane stops cleanly (exit 0)" test "$rc" -eq 0
 grep '^dotgate-dataplane' "$work/dp.out"

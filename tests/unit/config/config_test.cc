@@ -266,6 +266,9 @@ TEST(ConfigDefaults, LcoresSetWorkersAndAcceptBothForms) {
   text = kBase;
   text.insert(text.find('\n') + 1, "workers = 2\nlcores = \"6-7\"\n");
   EXPECT_EQ(ok(text).dataplane.lcores, (std::vector<uint32_t>{6, 7}));
+  text = kBase;
+  text.insert(text.find('\n') + 1, "lcores = \"1-3\"\ncpus = \"0-1\"\n");
+  EXPECT_EQ(ok(text).dataplane.cpus, (std::vector<uint32_t>{0, 1}));
 }
 
 // ---- sizes and durations -----------------------------------------------------------
@@ -588,6 +591,9 @@ TEST(ConfigErrors, Dataplane) {
   text = kBase;
   text.insert(text.find('\n') + 1, "lcores = \"3-1\"\n");
   EXPECT_EQ(error(text), "t.toml:2:10: dataplane.lcores: \"3-1\" is not a range of lcores 0-127");
+  text = kBase;
+  text.insert(text.find('\n') + 1, "cpus = \"0-x\"\n");
+  EXPECT_EQ(error(text), "t.toml:2:8: dataplane.cpus: \"0-x\" is not an lcore or a range of lcores (\"1-3,5\")");
   text = kBase;
   text.insert(text.find('\n') + 1, "lcores = [1, 1]\n");
   EXPECT_EQ(error(text), "t.toml:2:10: dataplane.lcores: names an lcore twice");
