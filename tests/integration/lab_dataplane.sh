@@ -100,6 +100,25 @@ capture() {
 check "dpdk-dumpcap captures on the port (the queries and the traffic to the upstreams)" capture
 check "dpdk-proc-info attaches and reads the port's statistics" \
   sh -c "dpdk-proc-info --file-prefix=dotgate-lab -- --stats | grep -q 'RX-packets'"
+invalid_certificates() {  # both upstreams restarted with a certificate for another name
+  ip netns exec dg-router tcpdump -ni dg-rt-up -U -w "$work/strict.pcap" >/dev/null 2>&1 &
+  local dump=$! status plain tls
+  sleep 1
+  "$lab" upstream 1 start wrongname && "$lab" upstream 2 start wrongname || return 1
+  status=$(client dig +time=8 +tries=1 @10.53.1.2 "h41.$zone" A | grep -o 'status: [A-Z]*')
+  echo "a fresh name with both upstreams misnamed: $status"
+  echo /dotgate/upstreams | dpdk-telemetry.py -f dotgate-lab | tail -1 | tee "$work/upstreams.json"
+  sleep 0.5
+  kill "$dump"; wait "$dump" 2>/dev/null
+  plain=$(tcpdump -nr "$work/strict.pcap" 'port 53' 2>/dev/null | wc -l)
+  tls=$(tcpdump -nr "$work/strict.pcap" 'tcp port 853' 2>/dev/null | wc -l)
+  echo "upstream side: $plain packets on port 53, $tls on 853"
+  "$lab" upstream 1 start && "$lab" upstream 2 start
+  [ "$status" = "status: SERVFAIL" ] && [ "$plain" -eq 0 ] && [ "$tls" -gt 0 ] &&
+    grep -q 'hostname mismatch' "$work/upstreams.json"
+}
+check "strict: every upstream's certificate for another name -> SERVFAIL, 'hostname mismatch', no packet to port 53" \
+  invalid_certificates
 kill "$pid"; wait "$pid"; rc=$?; pid=
 check "SIGTERM: the dataplane stops cleanly (exit 0)" test "$rc" -eq 0
 
