@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <memory>
 #include <vector>
 
@@ -129,7 +130,27 @@ struct TcpStats {
   uint64_t buffer_exhausted = 0;      // segments dropped / sends refused: the pool was empty
   uint64_t opened = 0;
   uint64_t closed = 0;
+
+  TcpStats& operator+=(const TcpStats& o) noexcept {
+    for (auto [a, b] : {std::pair{&segments_in, &o.segments_in}, {&segments_out, &o.segments_out},
+                        {&retransmits, &o.retransmits}, {&fast_retransmits, &o.fast_retransmits},
+                        {&timeouts, &o.timeouts}, {&resets_sent, &o.resets_sent},
+                        {&resets_received, &o.resets_received}, {&challenge_acks, &o.challenge_acks},
+                        {&out_of_order_queued, &o.out_of_order_queued},
+                        {&out_of_order_dropped, &o.out_of_order_dropped}, {&out_of_window, &o.out_of_window},
+                        {&no_listener, &o.no_listener}, {&table_full, &o.table_full},
+                        {&pmtu_reductions, &o.pmtu_reductions}, {&keepalive_probes, &o.keepalive_probes},
+                        {&icmp_ignored, &o.icmp_ignored}, {&syn_cookies_sent, &o.syn_cookies_sent},
+                        {&syn_cookies_accepted, &o.syn_cookies_accepted},
+                        {&syn_cookies_rejected, &o.syn_cookies_rejected},
+                        {&buffer_exhausted, &o.buffer_exhausted}, {&opened, &o.opened}, {&closed, &o.closed}}) {
+      *a += *b;
+    }
+    return *this;
+  }
 };
+// Every counter is in operator+= (a new one must be added there too).
+static_assert(sizeof(TcpStats) == 22 * sizeof(uint64_t));
 
 template <class Family>
 class BasicTcpEngine {

@@ -49,7 +49,7 @@ struct Waiting {
   enum Kind : uint8_t { kFree, kUdp, kStream, kPrefetch };
   Kind kind = kFree;
   uint32_t gen = 0;
-  bool v6 = false;
+  uint32_t net = 0;  // port * 2 + (IPv6 ? 1 : 0): where the query came from
   uint64_t arrived_us = 0;
   net::TcpConn conn = net::kNoConn;  // kStream: the client's TCP or DoT connection...
   uint32_t conn_gen = 0;             // ...while it is this one
@@ -63,23 +63,19 @@ struct Waiting {
 
 class Worker::Impl {
  public:
-  Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us);
+  Impl(const WorkerConfig& config, const std::vector<PacketIo*>& io, uint64_t now_us);
 
   // A CipherStream over one of our TCP connections.
   class TcpStream final : public tls::CipherStream {
    public:
-    TcpStream(Impl& w, bool v6, net::TcpConn c) : w_(w), v6_(v6), c_(c) {}
-    size_t receive(uint8_t* out, size_t cap) override {
-      return v6_ ? w_.tcp6_.receive(c_, out, cap, w_.now_us_) : w_.tcp4_.receive(c_, out, cap, w_.now_us_);
-    }
-    size_t send(const uint8_t* data, size_t len) override {
-      return v6_ ? w_.tcp6_.send(c_, data, len, w_.now_us_) : w_.tcp4_.send(c_, data, len, w_.now_us_);
-    }
-    bool ended() const override { return v6_ ? w_.tcp6_.peer_closed(c_) : w_.tcp4_.peer_closed(c_); }
+    TcpStream(Impl& w, uint32_t net, net::TcpConn c) : w_(w), net_(net), c_(c) {}
+    size_t receive(uint8_t* out, size_t cap) override { return w_.tcp_receive(net_, c_, out, cap); }
+    size_t send(const uint8_t* data, size_t len) override { return w_.tcp_send(net_, c_, data, len); }
+    bool ended() const override { return w_.tcp_peer_closed(net_, c_); }
 
    private:
     Impl& w_;
-    bool v6_;
+    uint32_t net_;
     net::TcpConn c_;
   };
 
@@ -87,7 +83,7 @@ class Worker::Impl {
   // mode after TLS failed), DoT framing both ways.
   struct Link {
     bool active = false;  // the pool opened it and has not closed it
-    bool v6 = false;
+    uint32_t net = 0;     // the port and family its TCP connection is on
     bool tls = true;
     bool ready = false;   // the pool was told on_connected
     net::TcpConn tcp = net::kNoConn;
@@ -102,7 +98,7 @@ class Worker::Impl {
   // any order as answers come.
   struct Client {
     uint32_t gen = 0;
-    bool v6 = false;
+    uint32_t net = 0;  // the port and family its TCP connection is on
     bool dot = false;
     const ListenerConfig* listener = nullptr;
     net::TcpConn tcp = net::kNoConn;
@@ -145,52 +141,103 @@ class Worker::Impl {
   template <class F>
   class TcpEvents final : public net::BasicTcpHandler<F> {
    public:
-    TcpEvents(Impl& w, bool v6) : w_(w), v6_(v6) {}
+    TcpEvents(Impl& w, uint32_t net) : w_(w), net_(net) {}
     void send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len) override {
-      w_.template send_segment<F>(remote, seg, len);
+      w_.template send_segment<F>(net_, remote, seg, len);
     }
-    void on_accept(net::TcpConn c) override { w_.tcp_accepted(v6_, c); }
-    void on_connected(net::TcpConn c) override { w_.tcp_connected(v6_, c); }
-    void on_readable(net::TcpConn c) override { w_.tcp_readable(v6_, c); }
-    void on_writable(net::TcpConn c) override { w_.tcp_writable(v6_, c); }
-    void on_closed(net::TcpConn c, net::TcpCloseReason why) override { w_.tcp_closed(v6_, c, why); }
+    void on_accept(net::TcpConn c) override { w_.tcp_accepted(net_, c); }
+    void on_connected(net::TcpConn c) override { w_.tcp_connected(net_, c); }
+    void on_readable(net::TcpConn c) override { w_.tcp_readable(net_, c); }
+    void on_writable(net::TcpConn c) override { w_.tcp_writable(net_, c); }
+    void on_closed(net::TcpConn c, net::TcpCloseReason why) override { w_.tcp_closed(net_, c, why); }
 
    private:
     Impl& w_;
-    bool v6_;
+    uint32_t net_;
   };
 
-  void receive(uint64_t handle, uint64_t now_us);
+  // One port's network side: its hosts, neighbour tables and TCP engines, and who each of
+  // its TCP connections serves. A connection, a client or a link names its port and
+  // family as one number, `net` = port * 2 + (IPv6 ? 1 : 0).
+  struct Iface {
+    Iface(Impl& w, const PortConfig& c, PacketIo& packet_io, uint32_t port, uint64_t now_us);
+    PortConfig config;
+    PacketIo& io;
+    uint32_t worker_index;
+    net::Ipv4Host host4;
+    net::Ipv6Host host6;
+    net::NeighborTable neighbors4{net::NeighborConfig{}};
+    net::NeighborTable6 neighbors6{net::NeighborConfig{}};
+    net::NeighborActions actions4;
+    net::NeighborActions6 actions6;
+    TcpEvents<net::TcpIpv4> events4;
+    TcpEvents<net::TcpIpv6> events6;
+    net::TcpEngine tcp4;
+    net::Tcp6Engine tcp6;
+    // Which link (index + 1) each TCP connection serves, per family; 0: none (a client's
+    // connections are found in clients).
+    std::vector<uint32_t> roles[2];
+    std::vector<std::unique_ptr<Client>> clients[2];
+    std::vector<uint32_t> client_gen[2];
+  };
+  Iface& iface(uint32_t net) { return *ifaces_[net >> 1]; }
+  const Iface& iface(uint32_t net) const { return *ifaces_[net >> 1]; }
+  static bool is_v6(uint32_t net) { return (net & 1) != 0; }
+  // The port (as a net id of the family) through which `to` is reached; false: none.
+  bool route_to(const net::IpAddr& to, uint32_t* net) const;
+
+  // The TCP engine of a net id, whichever family.
+  size_t tcp_receive(uint32_t net, net::TcpConn c, uint8_t* out, size_t cap) {
+    Iface& p = iface(net);
+    return is_v6(net) ? p.tcp6.receive(c, out, cap, now_us_) : p.tcp4.receive(c, out, cap, now_us_);
+  }
+  size_t tcp_send(uint32_t net, net::TcpConn c, const uint8_t* data, size_t len) {
+    Iface& p = iface(net);
+    return is_v6(net) ? p.tcp6.send(c, data, len, now_us_) : p.tcp4.send(c, data, len, now_us_);
+  }
+  bool tcp_peer_closed(uint32_t net, net::TcpConn c) const {
+    const Iface& p = iface(net);
+    return is_v6(net) ? p.tcp6.peer_closed(c) : p.tcp4.peer_closed(c);
+  }
+  net::IpAddr tcp_remote(uint32_t net, net::TcpConn c) const {
+    const Iface& p = iface(net);
+    return is_v6(net) ? ip6(p.tcp6.remote_address(c)) : ip4(p.tcp4.remote_address(c));
+  }
+
+  void receive(uint64_t handle, uint64_t now_us, size_t port);
   void poll(uint64_t now_us);
   void announce(uint64_t now_us);
 
-  // Frames out.
-  uint64_t alloc(uint8_t** data);
-  void transmit(uint64_t handle, size_t len);
+  // Frames out, through the port's PacketIo.
+  uint64_t alloc(Iface& p, uint8_t** data);
+  void transmit(Iface& p, uint64_t handle, size_t len);
   // A TCP segment to `remote`, in an IPv4 or IPv6 frame, toward its next hop.
   template <class F>
-  void send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len);
-  void route4(uint64_t handle, uint32_t dst);
-  void route6(uint64_t handle, const net::Ipv6Addr& dst);
+  void send_segment(uint32_t net, typename F::AddrArg remote, const uint8_t* seg, size_t len);
+  void route4(Iface& p, uint64_t handle, uint32_t dst);
+  void route6(Iface& p, uint64_t handle, const net::Ipv6Addr& dst);
   // Next-hop resolution for the frame in `handle` (either family's neighbour table): sent
   // at once, held for the neighbour's answer, or dropped; then what the table asked for.
-  void route(auto& neighbors, auto& actions, const auto& hop, bool routable, uint64_t handle,
+  void route(Iface& p, auto& neighbors, auto& actions, const auto& hop, bool routable, uint64_t handle,
              const auto& build_request);
   // Requests to send (built by build_request), held frames to release, frames to drop.
-  void run_actions(auto& actions, const auto& build_request);
-  void run_actions4() {
-    run_actions(actions4_, [this](uint8_t* d, uint32_t target) { return host4_.build_arp_request(d, target); });
+  void run_actions(Iface& p, auto& actions, const auto& build_request);
+  void run_actions4(Iface& p) {
+    run_actions(p, p.actions4, [&p](uint8_t* d, uint32_t target) { return p.host4.build_arp_request(d, target); });
   }
-  void run_actions6() {
-    run_actions(actions6_,
-                [this](uint8_t* d, const net::Ipv6Addr& target) { return host6_.build_neighbor_solicit(d, target); });
+  void run_actions6(Iface& p) {
+    run_actions(p, p.actions6,
+                [&p](uint8_t* d, const net::Ipv6Addr& target) { return p.host6.build_neighbor_solicit(d, target); });
   }
-  void send_udp(bool v6, const net::IpAddr& dst, const net::MacAddr& mac, uint16_t src_port, uint16_t dst_port,
+  void send_udp(uint32_t net, const net::IpAddr& dst, const net::MacAddr& mac, uint16_t src_port, uint16_t dst_port,
                 uint64_t handle, size_t payload_len);
-  uint8_t* udp_payload(bool v6, uint8_t* frame) const;
+  size_t udp_offset(uint32_t net) const {
+    return is_v6(net) ? iface(net).host6.udp_payload_offset() : iface(net).host4.udp_payload_offset();
+  }
+  uint8_t* udp_payload(uint32_t net, uint8_t* frame) const { return frame + udp_offset(net); }
 
   // The query path.
-  void udp_query(bool v6, const net::MacAddr& mac, const net::IpAddr& src, const net::IpAddr& dst,
+  void udp_query(uint32_t net, const net::MacAddr& mac, const net::IpAddr& src, const net::IpAddr& dst,
                  uint16_t src_port, uint16_t dst_port, const uint8_t* msg, size_t len);
   const ListenerConfig* listener_for(const net::IpAddr& dst, uint16_t port, bool udp) const;
   bool allowed(const ListenerConfig& l, const net::IpAddr& client) const;
@@ -216,50 +263,39 @@ class Worker::Impl {
   void link_reset(Link& l);
 
   // Client connections.
-  Client* client(bool v6, net::TcpConn c) { return (v6 ? clients6_ : clients4_)[c].get(); }
-  void client_drive(bool v6, net::TcpConn c);
+  Client* client(uint32_t net, net::TcpConn c) { return iface(net).clients[net & 1][c].get(); }
+  uint32_t client_timer(uint32_t net, net::TcpConn c) const { return net * config_.tcp_connections + c; }
+  void client_drive(uint32_t net, net::TcpConn c);
   void client_query(Client& cl, const uint8_t* msg, size_t len);
   void client_send(Client& cl, const uint8_t* msg, size_t len);
   void client_flush(Client& cl);
-  void client_end(bool v6, net::TcpConn c, bool abort);
+  void client_end(uint32_t net, net::TcpConn c, bool abort);
   void client_idle(uint32_t id);
   void client_touch(const Client& cl);
 
   // TCP events.
-  void tcp_accepted(bool v6, net::TcpConn c);
-  void tcp_connected(bool v6, net::TcpConn c);
-  void tcp_readable(bool v6, net::TcpConn c);
-  void tcp_writable(bool v6, net::TcpConn c);
-  void tcp_closed(bool v6, net::TcpConn c, net::TcpCloseReason why);
-  void tcp_abort(bool v6, net::TcpConn c) { v6 ? tcp6_.abort(c) : tcp4_.abort(c); }
-  void tcp_close(bool v6, net::TcpConn c) { v6 ? tcp6_.close(c, now_us_) : tcp4_.close(c, now_us_); }
+  void tcp_accepted(uint32_t net, net::TcpConn c);
+  void tcp_connected(uint32_t net, net::TcpConn c);
+  void tcp_readable(uint32_t net, net::TcpConn c);
+  void tcp_writable(uint32_t net, net::TcpConn c);
+  void tcp_closed(uint32_t net, net::TcpConn c, net::TcpCloseReason why);
+  void tcp_abort(uint32_t net, net::TcpConn c) { is_v6(net) ? iface(net).tcp6.abort(c) : iface(net).tcp4.abort(c); }
+  void tcp_close(uint32_t net, net::TcpConn c) {
+    is_v6(net) ? iface(net).tcp6.close(c, now_us_) : iface(net).tcp4.close(c, now_us_);
+  }
 
-  // Which link (index + 1) each TCP connection of a family serves; 0: none (a client's
-  // connections are found in clients4_ / clients6_).
-  uint32_t& role(bool v6, net::TcpConn c) { return (v6 ? roles6_ : roles4_)[c]; }
+  // Which link (index + 1) a TCP connection serves; 0: none (see client()).
+  uint32_t& role(uint32_t net, net::TcpConn c) { return iface(net).roles[net & 1][c]; }
 
   WorkerConfig config_;
-  PacketIo& io_;
   uint64_t now_us_;
   WorkerStats stats_;
   local::LocalData local_;
   limit::RateLimiter limiter_;
-  net::Ipv4Host host4_;
-  net::Ipv6Host host6_;
-  net::NeighborTable neighbors4_;
-  net::NeighborTable6 neighbors6_;
-  net::NeighborActions actions4_;
-  net::NeighborActions6 actions6_;
   uint16_t ip_id_ = 1;
   cache::Cache cache_;
-  TcpEvents<net::TcpIpv4> events4_;
-  TcpEvents<net::TcpIpv6> events6_;
-  net::TcpEngine tcp4_;
-  net::Tcp6Engine tcp6_;
-  std::vector<uint32_t> roles4_, roles6_;
-  std::vector<std::unique_ptr<Client>> clients4_, clients6_;
-  std::vector<uint32_t> client_gen4_, client_gen6_;
-  net::TimerWheel client_timers_;  // idle client connections: id = conn (+ tcp_connections for v6)
+  std::vector<std::unique_ptr<Iface>> ifaces_;  // by port
+  net::TimerWheel client_timers_;  // idle client connections: id = client_timer(net, conn)
   tls::LibraryContext tls_library_;
   std::unique_ptr<tls::ClientContext> tls_client_;
   std::unique_ptr<tls::ServerContext> tls_server_;
@@ -288,43 +324,37 @@ class Worker::Impl {
 namespace {
 
 // Local ports for connections we open: only those whose replies come to this worker.
-bool reply_comes_here4(void* context, uint32_t remote, uint16_t remote_port, uint16_t local_port) {
-  const WorkerConfig& c = *static_cast<const WorkerConfig*>(context);
-  return c.steering->owns_reply4(c.worker_index, remote, remote_port, c.ipv4.address, local_port);
-}
-bool reply_comes_here6(void* context, const net::Ipv6Addr& remote, uint16_t remote_port, uint16_t local_port) {
-  const WorkerConfig& c = *static_cast<const WorkerConfig*>(context);
-  return c.steering->owns_reply6(c.worker_index, remote, remote_port, c.ipv6.address, local_port);
-}
-bool steered(const WorkerConfig& c) { return c.steering != nullptr && c.steering->workers() > 1; }
+bool reply_comes_here4(void* context, uint32_t remote, uint16_t remote_port, uint16_t local_port);
+bool reply_comes_here6(void* context, const net::Ipv6Addr& remote, uint16_t remote_port, uint16_t local_port);
+bool steered(const PortConfig& c) { return c.steering != nullptr && c.steering->workers() > 1; }
 
-// `c` is the worker's own copy (the port filters keep a pointer to it).
-net::TcpConfig tcp4_config(const WorkerConfig& c) {
+// The TCP engines of one port; `context` is what the port filters get (its Iface).
+net::TcpConfig tcp4_config(const WorkerConfig& w, const PortConfig& c, void* context) {
   net::TcpConfig t;
   if (steered(c)) {
     t.local_port_filter = reply_comes_here4;
-    t.local_port_filter_context = const_cast<WorkerConfig*>(&c);
+    t.local_port_filter_context = context;
   }
   t.local_address = c.ipv4.address;
-  t.max_connections = c.tcp_connections;
-  t.send_buffer = t.receive_buffer = std::max(c.client_tcp_buffer, c.upstream_tcp_buffer);
-  t.send_buffers = t.receive_buffers = std::min<uint32_t>(c.tcp_connections, 2048);
+  t.max_connections = w.tcp_connections;
+  t.send_buffer = t.receive_buffer = std::max(w.client_tcp_buffer, w.upstream_tcp_buffer);
+  t.send_buffers = t.receive_buffers = std::min<uint32_t>(w.tcp_connections, 2048);
   t.mss = static_cast<uint16_t>(c.mtu - net::kIpv4Header - net::kTcpHeader);
-  t.isn_secret = c.secret ^ 0x7c9u;
+  t.isn_secret = w.secret ^ 0x7c9u ^ (c.ipv4.address * 0x9e3779b97f4a7c15ull);
   return t;
 }
-net::Tcp6Config tcp6_config(const WorkerConfig& c) {
+net::Tcp6Config tcp6_config(const WorkerConfig& w, const PortConfig& c, void* context) {
   net::Tcp6Config t;
   if (steered(c)) {
     t.local_port_filter = reply_comes_here6;
-    t.local_port_filter_context = const_cast<WorkerConfig*>(&c);
+    t.local_port_filter_context = context;
   }
   t.local_address = c.ipv6.address;
-  t.max_connections = c.tcp_connections;
-  t.send_buffer = t.receive_buffer = std::max(c.client_tcp_buffer, c.upstream_tcp_buffer);
-  t.send_buffers = t.receive_buffers = std::min<uint32_t>(c.tcp_connections, 2048);
+  t.max_connections = w.tcp_connections;
+  t.send_buffer = t.receive_buffer = std::max(w.client_tcp_buffer, w.upstream_tcp_buffer);
+  t.send_buffers = t.receive_buffers = std::min<uint32_t>(w.tcp_connections, 2048);
   t.mss = static_cast<uint16_t>(c.mtu - net::kIpv6Header - net::kTcpHeader);
-  t.isn_secret = c.secret ^ 0x7c96u;
+  t.isn_secret = w.secret ^ 0x7c96u ^ util::mix64(c.ipv6.address.b[15], c.ipv6.address.b[14]);
   return t;
 }
 limit::RateLimiterConfig limiter_config(const WorkerConfig& c) {
@@ -353,30 +383,54 @@ net::Ipv6HostConfig with_udp_ports(net::Ipv6HostConfig h, const std::vector<List
 
 }  // namespace
 
-Worker::Impl::Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
+Worker::Impl::Iface::Iface(Impl& w, const PortConfig& c, PacketIo& packet_io, uint32_t port, uint64_t now_us)
+    : config(c),
+      io(packet_io),
+      worker_index(w.config_.worker_index),
+      host4(with_udp_ports(c.ipv4, w.config_.listeners)),
+      host6(with_udp_ports(c.ipv6, w.config_.listeners)),
+      events4(w, port * 2),
+      events6(w, port * 2 + 1),
+      tcp4(tcp4_config(w.config_, c, this), events4, now_us),
+      tcp6(tcp6_config(w.config_, c, this), events6, now_us) {
+  for (int f = 0; f < 2; ++f) {
+    roles[f].assign(w.config_.tcp_connections, 0);
+    clients[f].resize(w.config_.tcp_connections);
+    client_gen[f].assign(w.config_.tcp_connections, 0);
+  }
+}
+
+namespace {
+
+bool reply_comes_here4(void* context, uint32_t remote, uint16_t remote_port, uint16_t local_port) {
+  const auto& p = *static_cast<const Worker::Impl::Iface*>(context);
+  return p.config.steering->owns_reply4(p.worker_index, remote, remote_port, p.config.ipv4.address, local_port);
+}
+bool reply_comes_here6(void* context, const net::Ipv6Addr& remote, uint16_t remote_port, uint16_t local_port) {
+  const auto& p = *static_cast<const Worker::Impl::Iface*>(context);
+  return p.config.steering->owns_reply6(p.worker_index, remote, remote_port, p.config.ipv6.address, local_port);
+}
+
+}  // namespace
+
+Worker::Impl::Impl(const WorkerConfig& config, const std::vector<PacketIo*>& io, uint64_t now_us)
     : config_(config),
-      io_(io),
       now_us_(now_us),
       local_(local::LocalData::from_config(config.local, config.edns_buffer_size, util::mix64(config.secret, 0x10ca1))),
       limiter_(limiter_config(config), util::mix64(config.secret, 0x11a17)),
-      host4_(with_udp_ports(config.ipv4, config.listeners)),
-      host6_(with_udp_ports(config.ipv6, config.listeners)),
-      neighbors4_(net::NeighborConfig{}),
-      neighbors6_(net::NeighborConfig{}),
       cache_(config.cache, util::mix64(config.secret, 0xcac4e)),
-      events4_(*this, false),
-      events6_(*this, true),
-      tcp4_(tcp4_config(config_), events4_, now_us),
-      tcp6_(tcp6_config(config_), events6_, now_us),
-      roles4_(config.tcp_connections, 0),
-      roles6_(config.tcp_connections, 0),
-      clients4_(config.tcp_connections),
-      clients6_(config.tcp_connections),
-      client_gen4_(config.tcp_connections, 0),
-      client_gen6_(config.tcp_connections, 0),
-      client_timers_(2 * config.tcp_connections, 1024, millis(now_us)),
+      client_timers_(2 * (1 + config.more_ports.size()) * config.tcp_connections, 1024, millis(now_us)),
       sink_(*this) {
-  if (!config.has_ipv4 && !config.has_ipv6) throw std::runtime_error("the port has no IPv4 or IPv6 address");
+  if (io.size() != 1 + config.more_ports.size()) {
+    throw std::runtime_error("a worker needs one packet interface per port");
+  }
+  for (size_t p = 0; p < io.size(); ++p) {
+    const PortConfig& pc = p == 0 ? static_cast<const PortConfig&>(config_) : config_.more_ports[p - 1];
+    if (!pc.has_ipv4 && !pc.has_ipv6) {
+      throw std::runtime_error("port " + std::to_string(p) + " has no IPv4 or IPv6 address");
+    }
+    ifaces_.push_back(std::make_unique<Iface>(*this, pc, *io[p], static_cast<uint32_t>(p), now_us));
+  }
   if (config.pools.empty()) throw std::runtime_error("no upstream pool");
   tls_library_ = tls::new_library_context();
   if (!tls_library_) throw std::runtime_error("OpenSSL: cannot make a library context");
@@ -386,8 +440,15 @@ Worker::Impl::Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
   bool any_dot = false;
   for (const ListenerConfig& l : config.listeners) {
     if (l.tcp || l.dot) {
-      if (!l.address.v6 && config.has_ipv4) tcp4_.listen(l.port);
-      if (l.address.v6 && config.has_ipv6) tcp6_.listen(l.port);
+      for (auto& p : ifaces_) {
+        // A port listens for the listeners on its addresses (all of them: wildcard).
+        if (!l.address.v6 && p->config.has_ipv4 && (l.wildcard || l.address.v4 == p->config.ipv4.address)) {
+          p->tcp4.listen(l.port);
+        }
+        if (l.address.v6 && p->config.has_ipv6 && (l.wildcard || l.address.v6addr == p->config.ipv6.address)) {
+          p->tcp6.listen(l.port);
+        }
+      }
     }
     any_dot = any_dot || l.dot;
   }
@@ -427,108 +488,127 @@ Worker::Impl::Impl(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
 
 // ---- frames out ---------------------------------------------------------------------
 
-uint64_t Worker::Impl::alloc(uint8_t** data) {
+uint64_t Worker::Impl::alloc(Iface& p, uint8_t** data) {
   size_t cap = 0;
-  const uint64_t h = io_.alloc(data, &cap);
+  const uint64_t h = p.io.alloc(data, &cap);
   if (h == 0 || cap < kMinPacketBuffer) {
-    if (h != 0) io_.release(h);
+    if (h != 0) p.io.release(h);
     ++stats_.tx_no_buffer;
     return 0;
   }
   return h;
 }
 
-void Worker::Impl::transmit(uint64_t handle, size_t len) {
-  io_.set_length(handle, len);
-  io_.transmit(handle);
+void Worker::Impl::transmit(Iface& p, uint64_t handle, size_t len) {
+  p.io.set_length(handle, len);
+  p.io.transmit(handle);
   ++stats_.frames_out;
 }
 
+bool Worker::Impl::route_to(const net::IpAddr& to, uint32_t* net) const {
+  // On-link first, then the first port with a gateway of the family.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint32_t i = 0; i < ifaces_.size(); ++i) {
+      const Iface& p = *ifaces_[i];
+      if (to.v6) {
+        if (!p.config.has_ipv6) continue;
+        const net::Ipv6Addr hop = p.host6.next_hop(to.v6addr);
+        if (hop.is_unspecified() || (pass == 0 && !(hop == to.v6addr))) continue;
+      } else {
+        if (!p.config.has_ipv4) continue;
+        const uint32_t hop = p.host4.next_hop(to.v4);
+        if (hop == 0 || (pass == 0 && hop != to.v4)) continue;
+      }
+      *net = i * 2 + (to.v6 ? 1 : 0);
+      return true;
+    }
+  }
+  return false;
+}
+
 template <class F>
-void Worker::Impl::send_segment(typename F::AddrArg remote, const uint8_t* seg, size_t len) {
+void Worker::Impl::send_segment(uint32_t net, typename F::AddrArg remote, const uint8_t* seg, size_t len) {
   constexpr bool kV6 = std::is_same_v<F, net::TcpIpv6>;
-  const net::MacAddr& mac = kV6 ? config_.ipv6.mac : config_.ipv4.mac;
-  const uint16_t vlan = kV6 ? config_.ipv6.vlan_tci : config_.ipv4.vlan_tci;
+  Iface& p = iface(net);
+  const net::MacAddr& mac = kV6 ? p.config.ipv6.mac : p.config.ipv4.mac;
+  const uint16_t vlan = kV6 ? p.config.ipv6.vlan_tci : p.config.ipv4.vlan_tci;
   uint8_t* d;
-  const uint64_t h = alloc(&d);
+  const uint64_t h = alloc(p, &d);
   if (h == 0) return;  // TCP retransmits
   const size_t l2 = net::write_ethernet(d, net::MacAddr{}, mac, vlan, kV6 ? net::kEtherIPv6 : net::kEtherIPv4);
   if (l2 + F::kIpHeader + len > kMinPacketBuffer) {
-    io_.release(h);
+    p.io.release(h);
     return;
   }
   std::memcpy(d + l2 + F::kIpHeader, seg, len);
-  io_.set_length(h, l2 + F::kIpHeader + len);
+  p.io.set_length(h, l2 + F::kIpHeader + len);
   if constexpr (kV6) {
-    net::write_ipv6(d + l2, config_.ipv6.address, remote, net::kProtoTCP, len);
-    route6(h, remote);
+    net::write_ipv6(d + l2, p.config.ipv6.address, remote, net::kProtoTCP, len);
+    route6(p, h, remote);
   } else {
-    net::write_ipv4(d + l2, config_.ipv4.address, remote, net::kProtoTCP, len, ip_id_++);
-    route4(h, remote);
+    net::write_ipv4(d + l2, p.config.ipv4.address, remote, net::kProtoTCP, len, ip_id_++);
+    route4(p, h, remote);
   }
 }
 
-void Worker::Impl::route4(uint64_t handle, uint32_t dst) {
-  const uint32_t hop = host4_.next_hop(dst);
-  route(neighbors4_, actions4_, hop, hop != 0, handle,
-        [this](uint8_t* d, uint32_t target) { return host4_.build_arp_request(d, target); });
+void Worker::Impl::route4(Iface& p, uint64_t handle, uint32_t dst) {
+  const uint32_t hop = p.host4.next_hop(dst);
+  route(p, p.neighbors4, p.actions4, hop, hop != 0, handle,
+        [&p](uint8_t* d, uint32_t target) { return p.host4.build_arp_request(d, target); });
 }
 
-void Worker::Impl::route6(uint64_t handle, const net::Ipv6Addr& dst) {
-  const net::Ipv6Addr hop = host6_.next_hop(dst);
-  route(neighbors6_, actions6_, hop, !hop.is_unspecified(), handle,
-        [this](uint8_t* d, const net::Ipv6Addr& target) { return host6_.build_neighbor_solicit(d, target); });
+void Worker::Impl::route6(Iface& p, uint64_t handle, const net::Ipv6Addr& dst) {
+  const net::Ipv6Addr hop = p.host6.next_hop(dst);
+  route(p, p.neighbors6, p.actions6, hop, !hop.is_unspecified(), handle,
+        [&p](uint8_t* d, const net::Ipv6Addr& target) { return p.host6.build_neighbor_solicit(d, target); });
 }
 
-void Worker::Impl::route(auto& neighbors, auto& actions, const auto& hop, bool routable, uint64_t handle,
-                         const auto& build_request) {
+void Worker::Impl::route(Iface& p, auto& neighbors, auto& actions, const auto& hop, bool routable,
+                         uint64_t handle, const auto& build_request) {
   using Result = typename std::remove_reference_t<decltype(neighbors)>::Result;
   net::MacAddr mac;
   if (!routable) {
-    io_.release(handle);  // no route
+    p.io.release(handle);  // no route
     return;
   }
   switch (neighbors.resolve(hop, handle, millis(now_us_), &mac, actions)) {
     case Result::kResolved:
-      std::memcpy(io_.data(handle), mac.b, 6);
-      io_.transmit(handle);
+      std::memcpy(p.io.data(handle), mac.b, 6);
+      p.io.transmit(handle);
       ++stats_.frames_out;
       break;
     case Result::kQueued:
       break;
     case Result::kDropped:
-      io_.release(handle);
+      p.io.release(handle);
       break;
   }
-  run_actions(actions, build_request);
+  run_actions(p, actions, build_request);
 }
 
-void Worker::Impl::run_actions(auto& actions, const auto& build_request) {
+void Worker::Impl::run_actions(Iface& p, auto& actions, const auto& build_request) {
   for (const auto& target : actions.requests) {
     uint8_t* d;
-    const uint64_t h = alloc(&d);
-    if (h != 0) transmit(h, build_request(d, target));
+    const uint64_t h = alloc(p, &d);
+    if (h != 0) transmit(p, h, build_request(d, target));
   }
   for (const auto& t : actions.transmit) {
-    std::memcpy(io_.data(t.handle), t.mac.b, 6);
-    io_.transmit(t.handle);
+    std::memcpy(p.io.data(t.handle), t.mac.b, 6);
+    p.io.transmit(t.handle);
     ++stats_.frames_out;
   }
-  for (uint64_t h : actions.drop) io_.release(h);
+  for (uint64_t h : actions.drop) p.io.release(h);
   actions.clear();
 }
 
-uint8_t* Worker::Impl::udp_payload(bool v6, uint8_t* frame) const {
-  return frame + (v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
-}
-
-void Worker::Impl::send_udp(bool v6, const net::IpAddr& dst, const net::MacAddr& mac, uint16_t src_port,
+void Worker::Impl::send_udp(uint32_t net, const net::IpAddr& dst, const net::MacAddr& mac, uint16_t src_port,
                             uint16_t dst_port, uint64_t handle, size_t payload_len) {
-  uint8_t* d = io_.data(handle);
-  count_answer(udp_payload(v6, d), payload_len);
-  const size_t len = v6 ? host6_.build_udp(d, mac, dst.v6addr, src_port, dst_port, payload_len)
-                        : host4_.build_udp(d, mac, dst.v4, src_port, dst_port, payload_len, ip_id_++);
-  transmit(handle, len);
+  Iface& p = iface(net);
+  uint8_t* d = p.io.data(handle);
+  count_answer(udp_payload(net, d), payload_len);
+  const size_t len = is_v6(net) ? p.host6.build_udp(d, mac, dst.v6addr, src_port, dst_port, payload_len)
+                                : p.host4.build_udp(d, mac, dst.v4, src_port, dst_port, payload_len, ip_id_++);
+  transmit(p, handle, len);
 }
 
 void Worker::Impl::count_answer(const uint8_t* msg, size_t len) {
@@ -537,39 +617,41 @@ void Worker::Impl::count_answer(const uint8_t* msg, size_t len) {
 
 // ---- frames in ----------------------------------------------------------------------
 
-void Worker::Impl::receive(uint64_t handle, uint64_t now_us) {
+void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
   now_us_ = now_us;
   ++stats_.frames_in;
-  uint8_t* frame = io_.data(handle);
-  const size_t len = io_.length(handle);
+  Iface& p = *ifaces_[port];
+  uint8_t* frame = p.io.data(handle);
+  const size_t len = p.io.length(handle);
   net::EthFrame eth;
   if (net::parse_ethernet(frame, len, &eth) != net::Drop::kNone) {
     ++stats_.frames_dropped;
-    io_.release(handle);
+    p.io.release(handle);
     return;
   }
   const uint64_t now_ms = millis(now_us);
+  const uint32_t net4 = static_cast<uint32_t>(port * 2), net6 = net4 + 1;
   if (eth.ethertype == net::kEtherIPv6) {
-    if (!config_.has_ipv6) {
+    if (!p.config.has_ipv6) {
       ++stats_.frames_dropped;
-      io_.release(handle);
+      p.io.release(handle);
       return;
     }
-    const net::Rx6Result r = host6_.receive(frame, len, now_ms, neighbors6_, actions6_);
+    const net::Rx6Result r = p.host6.receive(frame, len, now_ms, p.neighbors6, p.actions6);
     switch (r.kind) {
       case net::RxKind::kReplyInPlace:
-        transmit(handle, r.reply_len);
+        transmit(p, handle, r.reply_len);
         handle = 0;
         break;
       case net::RxKind::kUdp:
-        udp_query(true, eth.src, ip6(r.src), ip6(r.dst), r.src_port, r.dst_port, frame + r.payload_offset,
+        udp_query(net6, eth.src, ip6(r.src), ip6(r.dst), r.src_port, r.dst_port, frame + r.payload_offset,
                   r.payload_len);
         break;
       case net::RxKind::kTcp:
-        tcp6_.input(r.src, frame + r.l4_offset, r.l4_len, now_us);
+        p.tcp6.input(r.src, frame + r.l4_offset, r.l4_len, now_us);
         break;
       case net::RxKind::kIcmpError:
-        tcp6_.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
+        p.tcp6.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
         break;
       case net::RxKind::kDropped:
         ++stats_.frames_dropped;
@@ -577,30 +659,30 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us) {
       case net::RxKind::kConsumed:
         break;
     }
-    if (handle != 0) io_.release(handle);
-    run_actions6();
+    if (handle != 0) p.io.release(handle);
+    run_actions6(p);
     return;
   }
-  if (!config_.has_ipv4) {
+  if (!p.config.has_ipv4) {
     ++stats_.frames_dropped;
-    io_.release(handle);
+    p.io.release(handle);
     return;
   }
-  const net::RxResult r = host4_.receive(frame, len, now_ms, neighbors4_, actions4_);
+  const net::RxResult r = p.host4.receive(frame, len, now_ms, p.neighbors4, p.actions4);
   switch (r.kind) {
     case net::RxKind::kReplyInPlace:
-      transmit(handle, r.reply_len);
+      transmit(p, handle, r.reply_len);
       handle = 0;
       break;
     case net::RxKind::kUdp:
-      udp_query(false, eth.src, ip4(r.src_ip), ip4(r.dst_ip), r.src_port, r.dst_port,
-                frame + r.payload_offset, r.payload_len);
+      udp_query(net4, eth.src, ip4(r.src_ip), ip4(r.dst_ip), r.src_port, r.dst_port, frame + r.payload_offset,
+                r.payload_len);
       break;
     case net::RxKind::kTcp:
-      tcp4_.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_us);
+      p.tcp4.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_us);
       break;
     case net::RxKind::kIcmpError:
-      tcp4_.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
+      p.tcp4.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
       break;
     case net::RxKind::kDropped:
       ++stats_.frames_dropped;
@@ -608,8 +690,8 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us) {
     case net::RxKind::kConsumed:
       break;
   }
-  if (handle != 0) io_.release(handle);
-  run_actions4();
+  if (handle != 0) p.io.release(handle);
+  run_actions4(p);
 }
 
 const ListenerConfig* Worker::Impl::listener_for(const net::IpAddr& dst, uint16_t port, bool udp) const {
@@ -633,7 +715,7 @@ uint32_t Worker::Impl::pool_for(const dns::Query& q, const ListenerConfig& l) co
   return p == upstream::ForwardZones::kNoPool ? l.pool : p;
 }
 
-void Worker::Impl::udp_query(bool v6, const net::MacAddr& mac, const net::IpAddr& src,
+void Worker::Impl::udp_query(uint32_t net, const net::MacAddr& mac, const net::IpAddr& src,
                              const net::IpAddr& dst, uint16_t src_port, uint16_t dst_port, const uint8_t* msg,
                              size_t len) {
   const ListenerConfig* l = listener_for(dst, dst_port, true);
@@ -649,14 +731,14 @@ void Worker::Impl::udp_query(bool v6, const net::MacAddr& mac, const net::IpAddr
       return;
     }
     ++stats_.refused_acl;
-    const uint64_t h = alloc(&d);
+    const uint64_t h = alloc(iface(net), &d);
     if (h == 0) return;
-    const size_t n = dns::build_error_response(msg, q, dns::kRefused, udp_payload(v6, d), 512, config_.edns_buffer_size);
+    const size_t n = dns::build_error_response(msg, q, dns::kRefused, udp_payload(net, d), 512, config_.edns_buffer_size);
     if (n == 0) {
-      io_.release(h);
+      iface(net).io.release(h);
       return;
     }
-    send_udp(v6, src, mac, dst_port, src_port, h, n);
+    send_udp(net, src, mac, dst_port, src_port, h, n);
     return;
   }
   if (e != dns::ParseError::kOk || len > kMaxClientQuery) {
@@ -668,50 +750,50 @@ void Worker::Impl::udp_query(bool v6, const net::MacAddr& mac, const net::IpAddr
       case dns::Reaction::kBadVers: rcode = dns::kBadVers; break;
       default: return;  // dropped
     }
-    const uint64_t h = alloc(&d);
+    const uint64_t h = alloc(iface(net), &d);
     if (h == 0) return;
-    const size_t n = dns::build_error_response(msg, q, rcode, udp_payload(v6, d), 512, config_.edns_buffer_size);
+    const size_t n = dns::build_error_response(msg, q, rcode, udp_payload(net, d), 512, config_.edns_buffer_size);
     if (n == 0) {
-      io_.release(h);
+      iface(net).io.release(h);
       return;
     }
-    send_udp(v6, src, mac, dst_port, src_port, h, n);
+    send_udp(net, src, mac, dst_port, src_port, h, n);
     return;
   }
   if (!limiter_.allow(src, now_us_)) {
     ++stats_.rate_limited;  // dropped: a REFUSED would still reflect traffic at a spoofed source
     return;
   }
-  const size_t cap = kMinPacketBuffer - (v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
+  const size_t cap = kMinPacketBuffer - udp_offset(net);
   const size_t limit = q.udp_limit(config_.edns_buffer_size);
   if (!local_.empty()) {
-    const uint64_t h = alloc(&d);
+    const uint64_t h = alloc(iface(net), &d);
     if (h == 0) return;
-    const local::Result r = local_.answer(msg, q, udp_payload(v6, d), cap, limit);
+    const local::Result r = local_.answer(msg, q, udp_payload(net, d), cap, limit);
     if (r.action != local::Action::kNotLocal) {
       ++stats_.local_answers;
       if (r.action == local::Action::kAnswer && r.len != 0) {
-        send_udp(v6, src, mac, dst_port, src_port, h, r.len);
+        send_udp(net, src, mac, dst_port, src_port, h, r.len);
       } else {
-        io_.release(h);
+        iface(net).io.release(h);
       }
       return;
     }
-    io_.release(h);
+    iface(net).io.release(h);
   }
   dns::finalize_key(q.key, cache_.hash_seed());
   const cache::CacheHit hit = cache_.lookup(q.key, now_s);
   if (hit.status == cache::LookupStatus::kFresh) {
     ++stats_.cache_hits;
-    const uint64_t h = alloc(&d);
+    const uint64_t h = alloc(iface(net), &d);
     if (h == 0) return;
-    const size_t n = cache_.write_answer(hit, msg, q, udp_payload(v6, d), cap, limit, now_s);
+    const size_t n = cache_.write_answer(hit, msg, q, udp_payload(net, d), cap, limit, now_s);
     if (n == 0) {
-      io_.release(h);
+      iface(net).io.release(h);
       return;
     }
-    if (dns::load_u16(udp_payload(v6, d) + dns::kOffFlags) & dns::kFlagTC) ++stats_.truncated;
-    send_udp(v6, src, mac, dst_port, src_port, h, n);
+    if (dns::load_u16(udp_payload(net, d) + dns::kOffFlags) & dns::kFlagTC) ++stats_.truncated;
+    send_udp(net, src, mac, dst_port, src_port, h, n);
     if (hit.prefetch) {
       Waiting refresh;
       refresh.kind = Waiting::kPrefetch;
@@ -722,7 +804,7 @@ void Worker::Impl::udp_query(bool v6, const net::MacAddr& mac, const net::IpAddr
   ++stats_.cache_misses;
   Waiting who;
   who.kind = Waiting::kUdp;
-  who.v6 = v6;
+  who.net = net;
   who.client = src;
   who.client_port = src_port;
   who.local_port = dst_port;
@@ -742,7 +824,7 @@ bool Worker::Impl::forward(const dns::Query& q, const uint8_t* msg, uint32_t poo
   const uint32_t i = free_waiting_.back();
   Waiting& w = waiting_[i];
   w.kind = who.kind;
-  w.v6 = who.v6;
+  w.net = who.net;
   w.client = who.client;
   w.client_port = who.client_port;
   w.local_port = who.local_port;
@@ -815,13 +897,13 @@ void Worker::Impl::reply_to_waiting(Waiting& w, const uint8_t* upstream_msg, siz
   uint8_t* out;
   size_t cap, limit;
   if (udp) {
-    h = alloc(&d);
+    h = alloc(iface(w.net), &d);
     if (h == 0) return;
-    out = udp_payload(w.v6, d);
-    cap = kMinPacketBuffer - (w.v6 ? host6_.udp_payload_offset() : host4_.udp_payload_offset());
+    out = udp_payload(w.net, d);
+    cap = kMinPacketBuffer - udp_offset(w.net);
     limit = q.udp_limit(config_.edns_buffer_size);
   } else {
-    cl = client(w.v6, w.conn);
+    cl = client(w.net, w.conn);
     if (cl == nullptr || cl->gen != w.conn_gen) return;  // the client left meanwhile
     --cl->waiting;
     out = reply_buf_;
@@ -853,11 +935,11 @@ void Worker::Impl::reply_to_waiting(Waiting& w, const uint8_t* upstream_msg, siz
   if (w.arrived_us != 0) forwarded_latency_.record(now_us_ - w.arrived_us);
   if (udp) {
     if (n == 0) {
-      io_.release(h);
+      iface(w.net).io.release(h);
       return;
     }
     if (dns::load_u16(out + dns::kOffFlags) & dns::kFlagTC) ++stats_.truncated;
-    send_udp(w.v6, w.client, w.mac, w.local_port, w.client_port, h, n);
+    send_udp(w.net, w.client, w.mac, w.local_port, w.client_port, h, n);
     return;
   }
   if (n != 0) client_send(*cl, out, n);
@@ -866,43 +948,43 @@ void Worker::Impl::reply_to_waiting(Waiting& w, const uint8_t* upstream_msg, siz
 // ---- client connections (TCP 53, DoT 853) -------------------------------------------
 
 void Worker::Impl::client_touch(const Client& cl) {
-  client_timers_.schedule(cl.tcp + (cl.v6 ? config_.tcp_connections : 0),
+  client_timers_.schedule(client_timer(cl.net, cl.tcp),
                           millis(now_us_) + cl.listener->idle_timeout_ms + 1);
 }
 
 void Worker::Impl::client_idle(uint32_t id) {
-  const bool v6 = id >= config_.tcp_connections;
-  const net::TcpConn c = v6 ? id - config_.tcp_connections : id;
-  Client* cl = client(v6, c);
+  const uint32_t net = id / config_.tcp_connections;
+  const net::TcpConn c = id % config_.tcp_connections;
+  Client* cl = client(net, c);
   if (cl == nullptr) return;
   if (cl->waiting != 0) {  // still owed answers: not idle
     client_touch(*cl);
     return;
   }
-  client_end(v6, c, false);  // RFC 7766 6.2.3: the server closes idle connections
+  client_end(net, c, false);  // RFC 7766 6.2.3: the server closes idle connections
 }
 
-void Worker::Impl::client_end(bool v6, net::TcpConn c, bool abort) {
-  Client* cl = client(v6, c);
+void Worker::Impl::client_end(uint32_t net, net::TcpConn c, bool abort) {
+  Client* cl = client(net, c);
   if (cl == nullptr) return;
   if (abort) {
-    client_timers_.cancel(c + (v6 ? config_.tcp_connections : 0));
-    (v6 ? clients6_ : clients4_)[c].reset();
-    tcp_abort(v6, c);
+    client_timers_.cancel(client_timer(net, c));
+    iface(net).clients[net & 1][c].reset();
+    tcp_abort(net, c);
     return;
   }
   if (cl->session) cl->session->shutdown();  // close_notify ahead of the FIN
-  tcp_close(v6, c);  // on_closed frees the client once the close completes
+  tcp_close(net, c);  // on_closed frees the client once the close completes
 }
 
-void Worker::Impl::client_drive(bool v6, net::TcpConn c) {
-  Client* cl = client(v6, c);
+void Worker::Impl::client_drive(uint32_t net, net::TcpConn c) {
+  Client* cl = client(net, c);
   const uint32_t gen = cl->gen;
   client_touch(*cl);
   if (cl->session && cl->session->state() == tls::TlsState::kHandshaking) {
     const tls::TlsResult res = cl->session->handshake();
     if (res == tls::TlsResult::kFailed) {
-      client_end(v6, c, true);
+      client_end(net, c, true);
       return;
     }
     if (res != tls::TlsResult::kDone) return;
@@ -913,7 +995,7 @@ void Worker::Impl::client_drive(bool v6, net::TcpConn c) {
     if (cl->session) {
       res = cl->session->read(read_buf_, sizeof read_buf_, &got);
     } else {
-      got = v6 ? tcp6_.receive(c, read_buf_, sizeof read_buf_, now_us_) : tcp4_.receive(c, read_buf_, sizeof read_buf_, now_us_);
+      got = tcp_receive(net, c, read_buf_, sizeof read_buf_);
       if (got == 0) res = tls::TlsResult::kWantInput;
     }
     if (got != 0) {
@@ -926,12 +1008,12 @@ void Worker::Impl::client_drive(bool v6, net::TcpConn c) {
         } else {
           ++stats_.malformed;
         }
-        cl = client(v6, c);
+        cl = client(net, c);
         if (cl == nullptr || cl->gen != gen) return;
       }
     }
     if (res == tls::TlsResult::kFailed) {
-      client_end(v6, c, true);
+      client_end(net, c, true);
       return;
     }
     if (res == tls::TlsResult::kClosed) break;
@@ -942,7 +1024,7 @@ void Worker::Impl::client_drive(bool v6, net::TcpConn c) {
   // The client half-closed (or sent close_notify) and has nothing left with us: done.
   const bool ended = cl->session ? cl->session->state() == tls::TlsState::kClosed || cl->stream->ended()
                                  : cl->stream->ended();
-  if (ended && cl->waiting == 0 && cl->writer.size() == 0) client_end(v6, c, false);
+  if (ended && cl->waiting == 0 && cl->writer.size() == 0) client_end(net, c, false);
 }
 
 void Worker::Impl::client_send(Client& cl, const uint8_t* msg, size_t len) {
@@ -965,7 +1047,7 @@ void Worker::Impl::client_send(Client& cl, const uint8_t* msg, size_t len) {
   }
   if (!cl.writer.append(msg, len)) {
     // A client that does not read its answers: it loses the connection, not us memory.
-    client_end(cl.v6, cl.tcp, true);
+    client_end(cl.net, cl.tcp, true);
     return;
   }
   client_flush(cl);
@@ -980,8 +1062,7 @@ void Worker::Impl::client_flush(Client& cl) {
       cl.writer.consume(taken);
       if (res != tls::TlsResult::kDone) return;
     } else {
-      taken = cl.v6 ? tcp6_.send(cl.tcp, cl.writer.data(), cl.writer.size(), now_us_)
-                    : tcp4_.send(cl.tcp, cl.writer.data(), cl.writer.size(), now_us_);
+      taken = tcp_send(cl.net, cl.tcp, cl.writer.data(), cl.writer.size());
       cl.writer.consume(taken);
       if (taken == 0) return;
     }
@@ -1006,7 +1087,7 @@ void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
     if (n != 0) client_send(cl, reply_buf_, n);
     return;
   }
-  const net::IpAddr client = cl.v6 ? ip6(tcp6_.remote_address(cl.tcp)) : ip4(tcp4_.remote_address(cl.tcp));
+  const net::IpAddr client = tcp_remote(cl.net, cl.tcp);
   if (!limiter_.allow(client, now_us_)) {
     ++stats_.rate_limited;
     return;
@@ -1031,7 +1112,7 @@ void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
   ++stats_.cache_misses;
   Waiting who;
   who.kind = Waiting::kStream;
-  who.v6 = cl.v6;
+  who.net = cl.net;
   who.client = client;
   who.conn = cl.tcp;
   who.conn_gen = cl.gen;
@@ -1050,20 +1131,19 @@ void Worker::Impl::link_open(uint32_t pool, upstream::ConnId c, const upstream::
   Link& l = links_[index];
   link_reset(l);
   l.active = true;
-  l.v6 = u.address.v6;
   l.tls = tls;
-  const bool family_ok = l.v6 ? config_.has_ipv6 : config_.has_ipv4;
+  const bool routable = route_to(u.address, &l.net);
   // Opportunistic mode after TLS failed: plaintext DNS over TCP to the same upstream's port
   // 53 (RFC 7858 4.1), as systemd-resolved's DNSOverTLS=opportunistic does.
   const uint16_t port = tls ? u.port : uint16_t{53};
-  l.tcp = !family_ok ? net::kNoConn
-          : l.v6     ? tcp6_.connect(u.address.v6addr, port, now_us_)
-                     : tcp4_.connect(u.address.v4, port, now_us_);
+  l.tcp = !routable          ? net::kNoConn
+          : is_v6(l.net)     ? iface(l.net).tcp6.connect(u.address.v6addr, port, now_us_)
+                             : iface(l.net).tcp4.connect(u.address.v4, port, now_us_);
   if (l.tcp == net::kNoConn) {
     deferred_.push_back(Deferred{index, false});  // the pool hears of it on the next poll
     return;
   }
-  role(l.v6, l.tcp) = index + 1;
+  role(l.net, l.tcp) = index + 1;
 }
 
 void Worker::Impl::link_send(uint32_t pool, upstream::ConnId c, const uint8_t* msg, size_t len) {
@@ -1086,8 +1166,7 @@ void Worker::Impl::link_flush(Link& l) {
       l.writer.consume(taken);
       if (res != tls::TlsResult::kDone) return;  // no room: on_writable continues
     } else {
-      taken = l.v6 ? tcp6_.send(l.tcp, l.writer.data(), l.writer.size(), now_us_)
-                   : tcp4_.send(l.tcp, l.writer.data(), l.writer.size(), now_us_);
+      taken = tcp_send(l.net, l.tcp, l.writer.data(), l.writer.size());
       l.writer.consume(taken);
       if (taken == 0) return;
     }
@@ -1100,8 +1179,8 @@ void Worker::Impl::link_close(uint32_t pool, upstream::ConnId c) {
     l.session->shutdown();  // close_notify, then FIN
   }
   if (l.tcp != net::kNoConn) {
-    role(l.v6, l.tcp) = 0;
-    tcp_close(l.v6, l.tcp);
+    role(l.net, l.tcp) = 0;
+    tcp_close(l.net, l.tcp);
   }
   link_reset(l);
 }
@@ -1118,7 +1197,7 @@ void Worker::Impl::link_reset(Link& l) {
 void Worker::Impl::link_lost(uint32_t index, bool tls_failure) {
   Link& l = links_[index];
   const bool was_ready = l.ready;
-  if (l.tcp != net::kNoConn) role(l.v6, l.tcp) = 0;
+  if (l.tcp != net::kNoConn) role(l.net, l.tcp) = 0;
   link_reset(l);
   upstream::UpstreamPool& pool = *pools_[link_pool_[index]];
   const upstream::ConnId c = static_cast<upstream::ConnId>(index - link_base_[link_pool_[index]]);
@@ -1140,9 +1219,9 @@ void Worker::Impl::link_drive(uint32_t index, uint64_t now_us) {
     if (res == tls::TlsResult::kFailed) {
       tls_failures_[link_pool_[index]][pool.connection_upstream(c)] = l.session->failure();
       const net::TcpConn t = l.tcp;
-      const bool v6 = l.v6;
+      const uint32_t net = l.net;
       link_lost(index, true);
-      tcp_abort(v6, t);
+      tcp_abort(net, t);
       return;
     }
     if (res != tls::TlsResult::kDone) return;
@@ -1157,8 +1236,7 @@ void Worker::Impl::link_drive(uint32_t index, uint64_t now_us) {
     if (l.session) {
       res = l.session->read(read_buf_, sizeof read_buf_, &got);
     } else {
-      got = l.v6 ? tcp6_.receive(l.tcp, read_buf_, sizeof read_buf_, now_us)
-                 : tcp4_.receive(l.tcp, read_buf_, sizeof read_buf_, now_us);
+      got = tcp_receive(l.net, l.tcp, read_buf_, sizeof read_buf_);
       if (got == 0) res = tls::TlsResult::kWantInput;
     }
     if (got != 0) {
@@ -1172,9 +1250,9 @@ void Worker::Impl::link_drive(uint32_t index, uint64_t now_us) {
     }
     if (res == tls::TlsResult::kClosed || res == tls::TlsResult::kFailed) {
       const net::TcpConn t = l.tcp;
-      const bool v6 = l.v6;
+      const uint32_t net = l.net;
       link_lost(index, false);
-      tcp_close(v6, t);
+      tcp_close(net, t);
       return;
     }
     if (res != tls::TlsResult::kDone) break;
@@ -1188,38 +1266,39 @@ void Worker::Impl::link_drive(uint32_t index, uint64_t now_us) {
 
 // ---- TCP events ---------------------------------------------------------------------
 
-void Worker::Impl::tcp_accepted(bool v6, net::TcpConn c) {
-  const uint16_t port = v6 ? tcp6_.local_port(c) : tcp4_.local_port(c);
-  const net::IpAddr local = v6 ? ip6(config_.ipv6.address) : ip4(config_.ipv4.address);
-  const net::IpAddr remote = v6 ? ip6(tcp6_.remote_address(c)) : ip4(tcp4_.remote_address(c));
+void Worker::Impl::tcp_accepted(uint32_t net, net::TcpConn c) {
+  Iface& p = iface(net);
+  const uint16_t port = is_v6(net) ? p.tcp6.local_port(c) : p.tcp4.local_port(c);
+  const net::IpAddr local = is_v6(net) ? ip6(p.config.ipv6.address) : ip4(p.config.ipv4.address);
+  const net::IpAddr remote = tcp_remote(net, c);
   const ListenerConfig* l = listener_for(local, port, false);
   if (l == nullptr || !allowed(*l, remote)) {
     // Outside the listener's prefixes: no conversation at all (a reset, counted).
     ++(l != nullptr && l->refuse_denied ? stats_.refused_acl : stats_.dropped_acl);
-    tcp_abort(v6, c);
+    tcp_abort(net, c);
     return;
   }
   auto cl = std::make_unique<Client>();
-  cl->gen = ++(v6 ? client_gen6_ : client_gen4_)[c];
-  cl->v6 = v6;
+  cl->gen = ++p.client_gen[net & 1][c];
+  cl->net = net;
   cl->dot = l->dot;
   cl->listener = l;
   cl->tcp = c;
-  cl->stream = std::make_unique<TcpStream>(*this, v6, c);
+  cl->stream = std::make_unique<TcpStream>(*this, net, c);
   if (cl->dot) {
     auto made = tls::TlsSession::server(*tls_server_, *cl->stream);
     if (std::holds_alternative<tls::TlsError>(made)) {
-      tcp_abort(v6, c);
+      tcp_abort(net, c);
       return;
     }
     cl->session = std::move(std::get<std::unique_ptr<tls::TlsSession>>(made));
   }
-  (v6 ? clients6_ : clients4_)[c] = std::move(cl);
-  client_touch(*client(v6, c));
+  p.clients[net & 1][c] = std::move(cl);
+  client_touch(*client(net, c));
 }
 
-void Worker::Impl::tcp_connected(bool v6, net::TcpConn c) {
-  const uint32_t r = role(v6, c);
+void Worker::Impl::tcp_connected(uint32_t net, net::TcpConn c) {
+  const uint32_t r = role(net, c);
   if (r == 0) return;
   const uint32_t index = r - 1;
   Link& l = links_[index];
@@ -1239,32 +1318,32 @@ void Worker::Impl::tcp_connected(bool v6, net::TcpConn c) {
   tls::ClientAuth auth;
   auth.name = st.spec.auth_name.empty() ? net::format_ip(st.spec.address) : st.spec.auth_name;
   if (u < config_.pools[pool].pins.size()) auth.pins = config_.pools[pool].pins[u];
-  l.stream = std::make_unique<TcpStream>(*this, v6, c);
+  l.stream = std::make_unique<TcpStream>(*this, net, c);
   auto made = tls::TlsSession::client(*tls_client_, *l.stream, auth, static_cast<uint32_t>(pool * 64 + u));
   if (std::holds_alternative<tls::TlsError>(made)) {
     link_lost(index, true);
-    tcp_abort(v6, c);
+    tcp_abort(net, c);
     return;
   }
   l.session = std::move(std::get<std::unique_ptr<tls::TlsSession>>(made));
   link_drive(index, now_us_);
 }
 
-void Worker::Impl::tcp_readable(bool v6, net::TcpConn c) {
-  const uint32_t r = role(v6, c);
+void Worker::Impl::tcp_readable(uint32_t net, net::TcpConn c) {
+  const uint32_t r = role(net, c);
   if (r == 0) {
-    if (client(v6, c) != nullptr) client_drive(v6, c);
+    if (client(net, c) != nullptr) client_drive(net, c);
     return;
   }
   link_drive(r - 1, now_us_);
 }
 
-void Worker::Impl::tcp_writable(bool v6, net::TcpConn c) {
-  const uint32_t r = role(v6, c);
+void Worker::Impl::tcp_writable(uint32_t net, net::TcpConn c) {
+  const uint32_t r = role(net, c);
   if (r == 0) {
-    if (Client* cl = client(v6, c)) {
+    if (Client* cl = client(net, c)) {
       if (cl->session && cl->session->state() == tls::TlsState::kHandshaking) {
-        client_drive(v6, c);
+        client_drive(net, c);
       } else {
         client_flush(*cl);
       }
@@ -1279,16 +1358,16 @@ void Worker::Impl::tcp_writable(bool v6, net::TcpConn c) {
   }
 }
 
-void Worker::Impl::tcp_closed(bool v6, net::TcpConn c, net::TcpCloseReason) {
-  const uint32_t r = role(v6, c);
+void Worker::Impl::tcp_closed(uint32_t net, net::TcpConn c, net::TcpCloseReason) {
+  const uint32_t r = role(net, c);
   if (r == 0) {
-    if (client(v6, c) != nullptr) {
-      client_timers_.cancel(c + (v6 ? config_.tcp_connections : 0));
-      (v6 ? clients6_ : clients4_)[c].reset();  // answers still on their way find it gone
+    if (client(net, c) != nullptr) {
+      client_timers_.cancel(client_timer(net, c));
+      iface(net).clients[net & 1][c].reset();  // answers still on their way find it gone
     }
     return;
   }
-  role(v6, c) = 0;
+  role(net, c) = 0;
   Link& l = links_[r - 1];
   l.tcp = net::kNoConn;  // already gone: nothing to close
   link_lost(r - 1, false);
@@ -1300,8 +1379,10 @@ void Worker::Impl::poll(uint64_t now_us) {
   now_us_ = now_us;
   for (size_t i = 0; i < deferred_.size(); ++i) link_lost(deferred_[i].link, deferred_[i].tls_failure);
   deferred_.clear();
-  tcp4_.advance(now_us);
-  tcp6_.advance(now_us);
+  for (auto& p : ifaces_) {
+    p->tcp4.advance(now_us);
+    p->tcp6.advance(now_us);
+  }
   for (auto& pool : pools_) pool->advance(now_us);
   client_timers_.advance(millis(now_us), [&](uint32_t id) { client_idle(id); });
   if (tls_server_) tls_server_->advance(now_us);
@@ -1311,38 +1392,44 @@ void Worker::Impl::poll(uint64_t now_us) {
   }
   dirty_links_.clear();
   const uint64_t now_ms = millis(now_us);
-  if (config_.has_ipv4) {
-    neighbors4_.tick(now_ms, actions4_);
-    run_actions4();
-  }
-  if (config_.has_ipv6) {
-    neighbors6_.tick(now_ms, actions6_);
-    run_actions6();
+  for (auto& p : ifaces_) {
+    if (p->config.has_ipv4) {
+      p->neighbors4.tick(now_ms, p->actions4);
+      run_actions4(*p);
+    }
+    if (p->config.has_ipv6) {
+      p->neighbors6.tick(now_ms, p->actions6);
+      run_actions6(*p);
+    }
   }
 }
 
 void Worker::Impl::announce(uint64_t now_us) {
   now_us_ = now_us;
-  if (!config_.has_ipv4) return;
-  uint8_t* d;
-  const uint64_t h = alloc(&d);
-  if (h != 0) transmit(h, host4_.build_gratuitous_arp(d));
+  for (auto& p : ifaces_) {
+    if (!p->config.has_ipv4) continue;
+    uint8_t* d;
+    const uint64_t h = alloc(*p, &d);
+    if (h != 0) transmit(*p, h, p->host4.build_gratuitous_arp(d));
+  }
 }
 
 // ---- the public face ----------------------------------------------------------------
 
-Worker::Worker(const WorkerConfig& config, PacketIo& io, uint64_t now_us)
+Worker::Worker(const WorkerConfig& config, const std::vector<PacketIo*>& io, uint64_t now_us)
     : impl_(std::make_unique<Impl>(config, io, now_us)), stats_(impl_->stats_) {}
 Worker::~Worker() = default;
-void Worker::receive(uint64_t handle, uint64_t now_us) { impl_->receive(handle, now_us); }
+void Worker::receive(uint64_t handle, uint64_t now_us, size_t port) { impl_->receive(handle, now_us, port); }
 void Worker::poll(uint64_t now_us) { impl_->poll(now_us); }
 void Worker::announce(uint64_t now_us) { impl_->announce(now_us); }
 const cache::Cache& Worker::cache() const noexcept { return impl_->cache_; }
 const util::LatencyHistogram& Worker::forwarded_latency() const noexcept { return impl_->forwarded_latency_; }
 size_t Worker::pool_count() const noexcept { return impl_->pools_.size(); }
 const upstream::UpstreamPool& Worker::pool(size_t i) const { return *impl_->pools_.at(i); }
-const net::TcpStats& Worker::tcp_stats(bool v6) const noexcept {
-  return v6 ? impl_->tcp6_.stats() : impl_->tcp4_.stats();
+net::TcpStats Worker::tcp_stats(bool v6) const noexcept {
+  net::TcpStats sum;
+  for (const auto& p : impl_->ifaces_) sum += v6 ? p->tcp6.stats() : p->tcp4.stats();
+  return sum;
 }
 
 Worker::UpstreamTlsInfo Worker::upstream_tls(size_t pool, size_t upstream) const {

@@ -58,12 +58,25 @@ struct PoolSetup {
   std::vector<std::vector<tls::SpkiSha256>> pins;
 };
 
-struct WorkerConfig {
+// One port of the worker: its addresses (and routes), its MTU, and, when several workers
+// share it, the steering they share (the caller's, outliving the worker): connections we
+// open take local ports whose replies the steering, and a NIC's RSS programmed alike,
+// brings back to this worker. Null: the port's only worker.
+struct PortConfig {
   bool has_ipv4 = false;
   net::Ipv4HostConfig ipv4;
   bool has_ipv6 = false;
   net::Ipv6HostConfig ipv6;
-  uint16_t mtu = 1500;  // of the port: TCP's MSS follows from it
+  uint16_t mtu = 1500;  // TCP's MSS follows from it
+  const net::FlowSteering* steering = nullptr;
+};
+
+// The worker's first port is the config itself (it is a PortConfig); further ports are in
+// more_ports. Upstreams are reached through the first port on whose prefix they are, else
+// through the first port with a gateway of their family.
+struct WorkerConfig : PortConfig {
+  std::vector<PortConfig> more_ports;
+  uint32_t worker_index = 0;  // this worker's queue on its ports (the steering's worker)
   std::vector<ListenerConfig> listeners;
   cache::CacheConfig cache;
   uint64_t secret = 0;  // seeds the cache hash, TCP ISNs and query IDs: random per start
@@ -79,12 +92,6 @@ struct WorkerConfig {
   uint32_t client_qps = 0;                // per client address (IPv6: its /64); 0: no limit
   uint32_t client_burst = 0;              // bucket depth; 0: client_qps
   uint16_t edns_buffer_size = 1232;       // our UDP payload size (RFC 9715 / DNS flag day 2020)
-  // Several workers on one port: the steering they share (the caller's, outliving the
-  // worker) and this worker's index in it. Upstream connections then take local ports
-  // whose replies the steering (and a NIC's RSS programmed alike) gives to this worker.
-  // Null: the port's only worker.
-  const net::FlowSteering* steering = nullptr;
-  uint32_t worker_index = 0;
 };
 
 // Counters of one worker: every query, answer and drop has one.
@@ -115,13 +122,15 @@ struct WorkerStats {
 class Worker {
  public:
   // Builds everything; throws std::runtime_error naming what failed (a TLS file, ...).
-  Worker(const WorkerConfig& config, PacketIo& io, uint64_t now_us);
+  // `io` has one PacketIo per port (the first for the config's own, then more_ports').
+  Worker(const WorkerConfig& config, const std::vector<PacketIo*>& io, uint64_t now_us);
+  Worker(const WorkerConfig& config, PacketIo& io, uint64_t now_us) : Worker(config, std::vector{&io}, now_us) {}
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // A received frame (the worker owns `handle` from here on).
-  void receive(uint64_t handle, uint64_t now_us);
+  // A frame received on port `port` (the worker owns `handle` from here on).
+  void receive(uint64_t handle, uint64_t now_us, size_t port = 0);
   // Timers (TCP, upstream timeouts, neighbours) and coalesced upstream writes; call after
   // every receive burst and when idle.
   void poll(uint64_t now_us);
@@ -143,7 +152,8 @@ class Worker {
     std::string last_failure;  // why its last TLS handshake failed, OpenSSL's words; "" if none did
   };
   UpstreamTlsInfo upstream_tls(size_t pool, size_t upstream) const;
-  const net::TcpStats& tcp_stats(bool v6) const noexcept;
+  // Summed over the worker's ports.
+  net::TcpStats tcp_stats(bool v6) const noexcept;
 
   class Impl;
 
