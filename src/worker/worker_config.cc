@@ -22,31 +22,53 @@ tls::TlsVersion version_of(config::TlsVersion v) {
 
 }  // namespace
 
+namespace {
+
+PortConfig port_config(const config::Port& port, const net::MacAddr& mac) {
+  PortConfig p;
+  if (port.ipv4) {
+    p.has_ipv4 = true;
+    p.ipv4.mac = mac;
+    p.ipv4.address = port.ipv4->addr.v4;
+    p.ipv4.prefix_len = port.ipv4->prefix_len;
+    if (port.gateway4) p.ipv4.gateway = port.gateway4->v4;
+  }
+  if (port.ipv6) {
+    p.has_ipv6 = true;
+    p.ipv6.mac = mac;
+    p.ipv6.address = port.ipv6->addr.v6addr;
+    p.ipv6.prefix_len = port.ipv6->prefix_len;
+    if (port.gateway6) p.ipv6.gateway = port.gateway6->v6addr;
+  }
+  p.mtu = static_cast<uint16_t>(port.mtu);
+  return p;
+}
+
+bool on_port(const config::Listener& l, const config::Port& port) {
+  return l.wildcard || (l.address.v6 ? port.ipv6 && port.ipv6->addr == l.address
+                                     : port.ipv4 && port.ipv4->addr == l.address);
+}
+
+}  // namespace
+
 WorkerConfig make_worker_config(const config::Config& c, size_t port_index, const net::MacAddr& mac,
                                 uint32_t workers, uint64_t secret) {
-  const config::Port& port = c.dataplane.ports.at(port_index);
+  return make_worker_config(c, std::vector<size_t>{port_index}, std::vector<net::MacAddr>{mac}, workers, secret);
+}
+
+WorkerConfig make_worker_config(const config::Config& c, const std::vector<size_t>& ports,
+                                const std::vector<net::MacAddr>& macs, uint32_t workers, uint64_t secret) {
+  if (ports.empty() || ports.size() != macs.size()) {
+    throw std::invalid_argument("a worker needs at least one port, and a MAC address for each");
+  }
   workers = std::max<uint32_t>(workers, 1);
   WorkerConfig w;
   w.secret = secret;
-  if (port.ipv4) {
-    w.has_ipv4 = true;
-    w.ipv4.mac = mac;
-    w.ipv4.address = port.ipv4->addr.v4;
-    w.ipv4.prefix_len = port.ipv4->prefix_len;
-    if (port.gateway4) w.ipv4.gateway = port.gateway4->v4;
-  }
-  if (port.ipv6) {
-    w.has_ipv6 = true;
-    w.ipv6.mac = mac;
-    w.ipv6.address = port.ipv6->addr.v6addr;
-    w.ipv6.prefix_len = port.ipv6->prefix_len;
-    if (port.gateway6) w.ipv6.gateway = port.gateway6->v6addr;
-  }
-  w.mtu = static_cast<uint16_t>(port.mtu);
+  static_cast<PortConfig&>(w) = port_config(c.dataplane.ports.at(ports[0]), macs[0]);
+  for (size_t i = 1; i < ports.size(); ++i) w.more_ports.push_back(port_config(c.dataplane.ports.at(ports[i]), macs[i]));
 
   for (const config::Listener& l : c.listeners) {
-    const bool ours = l.wildcard || (l.address.v6 ? port.ipv6 && port.ipv6->addr == l.address
-                                                  : port.ipv4 && port.ipv4->addr == l.address);
+    const bool ours = std::any_of(ports.begin(), ports.end(), [&](size_t i) { return on_port(l, c.dataplane.ports[i]); });
     if (!ours) continue;
     ListenerConfig out;
     out.address = l.address;
@@ -69,7 +91,7 @@ WorkerConfig make_worker_config(const config::Config& c, size_t port_index, cons
     if (out.dot) {
       if (!w.dot_certificate_file.empty() &&
           (w.dot_certificate_file != l.tls_cert || w.dot_key_file != l.tls_key)) {
-        throw std::invalid_argument("DoT listeners of one port must share one certificate and key for now");
+        throw std::invalid_argument("DoT listeners must share one certificate and key for now");
       }
       w.dot_certificate_file = l.tls_cert;
       w.dot_key_file = l.tls_key;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <vector>
 
 #include "config/config.h"
 #include "net/ethernet.h"
@@ -18,5 +19,9 @@ namespace dotgate::worker {
 // std::invalid_argument for what the model allows but a worker cannot do yet (named).
 WorkerConfig make_worker_config(const config::Config& config, size_t port, const net::MacAddr& mac,
                                 uint32_t workers, uint64_t secret);
+// The same for a worker on several ports (indexes into config.dataplane.ports, the first
+// becoming the WorkerConfig's own PortConfig, the rest more_ports), `macs` one per port.
+WorkerConfig make_worker_config(const config::Config& config, const std::vector<size_t>& ports,
+                                const std::vector<net::MacAddr>& macs, uint32_t workers, uint64_t secret);
 
 }  // namespace dotgate::worker

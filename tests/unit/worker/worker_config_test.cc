@@ -66,5 +66,30 @@ TEST(WorkerConfig, AListenerOnAnotherPortsAddressIsNotThisPorts) {
   EXPECT_EQ(w.listeners.size(), 2u);
 }
 
+TEST(WorkerConfig, AWorkerOnTwoPortsHasBothAndTheListenersOfEach) {
+  config::Config c = lab();
+  config::Port uplink = c.dataplane.ports[0];
+  uplink.name = "uplink";
+  uplink.ipv4->addr = *net::parse_ip("10.99.0.2");
+  uplink.ipv6.reset();
+  uplink.gateway6.reset();
+  uplink.gateway4 = *net::parse_ip("10.99.0.1");
+  c.dataplane.ports.push_back(uplink);
+  c.listeners[0].address = *net::parse_ip("10.99.0.2");  // now on the second port
+  c.listeners[0].wildcard = false;
+  const net::MacAddr m0{{2, 0, 0, 0, 0, 1}}, m1{{2, 0, 0, 0, 0, 2}};
+  const WorkerConfig w = make_worker_config(c, std::vector<size_t>{0, 1}, std::vector<net::MacAddr>{m0, m1}, 1, 1);
+  EXPECT_EQ(net::format_ipv4(w.ipv4.address), "10.53.1.2");
+  EXPECT_EQ(w.ipv4.mac, m0);
+  ASSERT_EQ(w.more_ports.size(), 1u);
+  EXPECT_EQ(net::format_ipv4(w.more_ports[0].ipv4.address), "10.99.0.2");
+  EXPECT_EQ(net::format_ipv4(w.more_ports[0].ipv4.gateway), "10.99.0.1");
+  EXPECT_EQ(w.more_ports[0].ipv4.mac, m1);
+  EXPECT_FALSE(w.more_ports[0].has_ipv6);
+  EXPECT_EQ(w.listeners.size(), 3u);  // the moved one too
+  EXPECT_THROW(make_worker_config(c, std::vector<size_t>{0, 1}, std::vector<net::MacAddr>{m0}, 1, 1),
+               std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace dotgate::worker

@@ -446,6 +446,115 @@ TEST(Worker, UpstreamConnectionsTakePortsWhoseRepliesComeBackToTheirWorker) {
   EXPECT_EQ(w.misdelivered, 0u);
 }
 
+// Two ports: clients on port 0 (203.0.113.0/24), the upstream on port 1's subnet. Queries
+// come in on port 0 and their answers leave by it; the upstream connection opens on port 1,
+// the port the upstream is on-link to; nothing crosses over.
+TEST(Worker, ClientsOnOnePortUpstreamsThroughTheOther) {
+  TempDir dir;
+  Pki pki;
+  tls::LibraryContext library = tls::new_library_context();
+  uint64_t now = 1'000'000;
+  auto leaf = pki.leaf();
+  const auto [chain, key] = pki.server_files(dir, leaf.get(), pki.inter.get(), "up");
+  tls::ServerConfig sc;
+  sc.certificate_chain_file = chain;
+  sc.private_key_file = key;
+  auto server = std::move(std::get<std::unique_ptr<tls::ServerContext>>(tls::ServerContext::create(sc, library.get(), now)));
+  net::Impairment to_worker0({}), to_client({}), to_worker1({}), to_peer({});
+  Packets port0(1024), port1(2048);
+  port0.out = &to_client;
+  port0.now = &now;
+  port1.out = &to_peer;
+  port1.now = &now;
+  Peer peer(*server, to_worker1, now);
+  peer.now = now;
+
+  constexpr uint32_t kClientSideIp = 0xcb007102, kClientIp = 0xcb007109;  // 203.0.113.2, .9
+  const net::MacAddr kClientSideMac{{2, 0, 0, 0, 1, 2}}, kClientMac{{2, 0, 0, 0, 1, 9}};
+  WorkerConfig c;
+  c.has_ipv4 = true;
+  c.ipv4.mac = kClientSideMac;
+  c.ipv4.address = kClientSideIp;
+  c.ipv4.prefix_len = 24;
+  PortConfig upstream_side;
+  upstream_side.has_ipv4 = true;
+  upstream_side.ipv4.mac = kWorkerMac;
+  upstream_side.ipv4.address = kWorkerIp;
+  upstream_side.ipv4.prefix_len = 24;
+  c.more_ports.push_back(upstream_side);
+  ListenerConfig l;
+  l.address = *net::parse_ip("203.0.113.2");
+  l.udp = true;
+  l.allow = {*net::parse_prefix("203.0.113.0/24")};
+  c.listeners.push_back(l);
+  c.cache.memory_bytes = 4 << 20;
+  c.secret = 78;
+  c.tls_client.ca_file = dir.write("ca.pem", tls::testutil::pem(pki.root.get()));
+  c.tcp_connections = 64;
+  PoolSetup ps;
+  ps.pool.upstreams.push_back(
+      std::get<upstream::UpstreamSpec>(upstream::parse_upstream(std::string("192.0.2.53#") + tls::testutil::kName)));
+  ps.pool.connections_per_upstream = 1;
+  ps.zones = {"."};
+  c.pools.push_back(ps);
+  Worker worker(c, std::vector<PacketIo*>{&port0, &port1}, now);
+
+  net::Ipv4HostConfig hc;
+  hc.mac = kClientMac;
+  hc.address = kClientIp;
+  hc.prefix_len = 24;
+  hc.udp_ports = net::UdpPorts{{5300, 0, 0, 0}};
+  net::Ipv4Host client(hc);
+  net::NeighborTable neighbors{net::NeighborConfig{}};
+  net::NeighborActions actions;
+  std::vector<std::vector<uint8_t>> answers;
+  uint64_t strays = 0;  // frames on a port they do not belong to
+  for (uint16_t n = 1; n <= 50; ++n) {
+    uint8_t frame[2048];
+    const std::vector<uint8_t> q = query_for(n, n);
+    std::memcpy(frame + client.udp_payload_offset(), q.data(), q.size());
+    to_worker0.offer(frame, client.build_udp(frame, kClientSideMac, kClientSideIp, 5300, 53, q.size(), n), now);
+  }
+  for (int t = 0; t < 3000 && answers.size() < 50; ++t) {
+    now += 1000;
+    peer.now = now;
+    to_worker0.release(now, [&](const uint8_t* f, size_t n) {
+      if (const uint64_t h = port0.copy_in(f, n)) worker.receive(h, now, 0);
+    });
+    to_worker1.release(now, [&](const uint8_t* f, size_t n) {
+      if (const uint64_t h = port1.copy_in(f, n)) worker.receive(h, now, 1);
+    });
+    to_client.release(now, [&](const uint8_t* f, size_t n) {
+      std::vector<uint8_t> copy(f, f + n);
+      const net::RxResult r = client.receive(copy.data(), n, now / 1000, neighbors, actions);
+      actions.clear();
+      if (r.kind == net::RxKind::kUdp) {
+        answers.emplace_back(copy.data() + r.payload_offset, copy.data() + r.payload_offset + r.payload_len);
+      } else {
+        ++strays;
+      }
+    });
+    to_peer.release(now, [&](const uint8_t* f, size_t n) {
+      std::vector<uint8_t> copy(f, f + n);
+      copy.resize(std::max<size_t>(n, 256));
+      peer.receive(copy.data(), n);
+    });
+    worker.poll(now);
+    peer.tcp.advance(now);
+    peer.serve();
+  }
+  ASSERT_EQ(answers.size(), 50u);
+  for (const auto& a : answers) {
+    const uint16_t n = static_cast<uint16_t>(a[0] << 8 | a[1]);
+    EXPECT_EQ(a[3] & 0xf, 0);
+    EXPECT_EQ(a[a.size() - 1], static_cast<uint8_t>(n));
+  }
+  EXPECT_EQ(peer.accepted, 1u);     // the upstream connection, on port 1
+  EXPECT_TRUE(peer.answers.empty());  // no client answer went out port 1
+  EXPECT_EQ(strays, 0u);            // and nothing but answers out port 0
+  EXPECT_GT(worker.tcp_stats(false).segments_out, 0u);
+}
+
 TEST(Worker, AnUpstreamCertificateForAnotherNameGetsServfailAndNoQuery) {
   World w({}, "other.example.test");
   w.peer->ask(query_for(3, 3));
