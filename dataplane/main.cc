@@ -49,15 +49,20 @@ void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 enum class WorkerState : int { kStarting, kRunning, kFailed, kStopped };
 
 // Everything one worker lcore needs, and what it reports back.
+// One port as the workers see it: the open device and the steering its workers share.
+struct SharedPort {
+  OpenPort open;
+  std::unique_ptr<net::FlowSteering> steering;
+};
+
 struct WorkerContext {
   const config::Config* config = nullptr;
-  size_t port_index = 0;
-  const OpenPort* port = nullptr;
+  const std::vector<SharedPort>* ports = nullptr;  // in the config's order
+  const std::array<uint8_t, RTE_MAX_ETHPORTS>* port_index = nullptr;  // by ethdev id
   uint32_t lcore = 0;
-  uint16_t queue = 0;  // also the worker's index
+  uint16_t queue = 0;  // on every port; also the worker's index
   uint32_t workers = 1;
   uint64_t secret = 0;
-  const net::FlowSteering* steering = nullptr;  // shared by the port's workers
   rte_ring* inbox = nullptr;                    // frames other workers pass to this one
   const std::vector<rte_ring*>* inboxes = nullptr;  // every worker's, by index
   const net::ImpairmentConfig* impairment = nullptr;  // on TX, for tests and the lab
@@ -68,7 +73,7 @@ struct WorkerContext {
 
 std::vector<std::unique_ptr<WorkerContext>> g_workers;
 
-void fill_snapshot(const worker::Worker& w, const MbufIo& io, WorkerSnapshot* s) {
+void fill_snapshot(const worker::Worker& w, const std::vector<std::unique_ptr<MbufIo>>& ios, WorkerSnapshot* s) {
   s->stats = w.stats();
   s->forwarded_latency = w.forwarded_latency();
   s->tcp4 = w.tcp_stats(false);
@@ -76,8 +81,11 @@ void fill_snapshot(const worker::Worker& w, const MbufIo& io, WorkerSnapshot* s)
   const cache::CacheStats cs = w.cache().stats();
   s->cache_entries = cs.entries;
   s->cache_bytes = cs.arena_used_bytes;
-  s->tx_packets = io.tx_packets();
-  s->tx_dropped = io.tx_dropped();
+  s->tx_packets = s->tx_dropped = 0;
+  for (const auto& io : ios) {
+    s->tx_packets += io->tx_packets();
+    s->tx_dropped += io->tx_dropped();
+  }
   s->tsc_hz = rte_get_tsc_hz();
   uint32_t n = 0;
   for (size_t p = 0; p < w.pool_count(); ++p) {
@@ -117,11 +125,13 @@ class Steerer {
  public:
   explicit Steerer(WorkerContext& ctx) : ctx_(ctx), out_(ctx.workers), count_(ctx.workers, 0) {}
 
-  uint16_t sort(rte_mbuf** pkts, uint16_t n, rte_mbuf** mine) {
+  // Frames received on port `port` (an index into ctx.ports).
+  uint16_t sort(size_t port, rte_mbuf** pkts, uint16_t n, rte_mbuf** mine) {
+    const SharedPort& p = (*ctx_.ports)[port];
     uint16_t keep = 0;
     for (uint16_t i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
-      const net::Steering st = ctx_.steering->steer(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m));
+      const net::Steering st = p.steering->steer(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m));
       if (st.owner == net::FrameOwner::kWorker && st.worker != ctx_.queue) {
         pass(st.worker, m);
         ++stats.handed_off;
@@ -130,11 +140,12 @@ class Steerer {
       if (st.owner == net::FrameOwner::kEveryone) {
         for (uint32_t w = 0; w < ctx_.workers; ++w) {
           if (w == ctx_.queue) continue;
-          rte_mbuf* copy = rte_pktmbuf_copy(m, ctx_.port->pool, 0, UINT32_MAX);
+          rte_mbuf* copy = rte_pktmbuf_copy(m, p.open.pool, 0, UINT32_MAX);
           if (copy == nullptr) {
             ++stats.no_mbuf;
             continue;
           }
+          copy->port = m->port;  // the owner tells the port by it
           pass(w, copy);
           ++stats.copied;
         }
@@ -166,81 +177,117 @@ class Steerer {
   std::vector<uint16_t> count_;
 };
 
-// The run-to-completion loop of one worker lcore.
+// The run-to-completion loop of one worker lcore: its queue on every port.
 int worker_main(void* arg) {
   WorkerContext& ctx = *static_cast<WorkerContext*>(arg);
+  const std::vector<SharedPort>& ports = *ctx.ports;
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t start = rte_rdtsc();
   auto now_us = [&] { return (rte_rdtsc() - start) / (hz / 1'000'000) + 1'000'000; };
-  MbufIo io(ctx.port->id, ctx.queue, ctx.port->pool, ctx.impairment);
+  std::vector<std::unique_ptr<MbufIo>> ios;
+  std::vector<worker::PacketIo*> io_list;
+  for (const SharedPort& p : ports) {
+    ios.push_back(std::make_unique<MbufIo>(p.open.id, ctx.queue, p.open.pool, ctx.impairment));
+    io_list.push_back(ios.back().get());
+  }
   std::unique_ptr<worker::Worker> w;
   try {
-    net::MacAddr mac;
-    std::memcpy(mac.b, ctx.port->mac.addr_bytes, 6);
-    worker::WorkerConfig wc = worker::make_worker_config(*ctx.config, ctx.port_index, mac, ctx.workers, ctx.secret);
-    wc.steering = ctx.steering;
+    std::vector<size_t> indexes;
+    std::vector<net::MacAddr> macs;
+    for (size_t i = 0; i < ports.size(); ++i) {
+      indexes.push_back(i);
+      net::MacAddr mac;
+      std::memcpy(mac.b, ports[i].open.mac.addr_bytes, 6);
+      macs.push_back(mac);
+    }
+    worker::WorkerConfig wc = worker::make_worker_config(*ctx.config, indexes, macs, ctx.workers, ctx.secret);
     wc.worker_index = ctx.queue;
-    w = std::make_unique<worker::Worker>(wc, io, now_us());
+    wc.steering = ports[0].steering.get();
+    for (size_t i = 1; i < ports.size(); ++i) wc.more_ports[i - 1].steering = ports[i].steering.get();
+    w = std::make_unique<worker::Worker>(wc, io_list, now_us());
   } catch (const std::exception& e) {
     ctx.error = e.what();
     ctx.state.store(WorkerState::kFailed);
     return -1;
   }
   auto snapshot = std::make_unique<WorkerSnapshot>();
-  if (ctx.queue == 0) w->announce(now_us());  // one gratuitous ARP for the port, not one per worker
-  io.flush();
+  if (ctx.queue == 0) w->announce(now_us());  // one gratuitous ARP per port, not one per worker
+  for (auto& io : ios) io->flush();
   ctx.state.store(WorkerState::kRunning);
   Steerer steerer(ctx);
   const bool steering = ctx.workers > 1;
   uint64_t busy = 0, loops = 0, rx = 0, bursts = 0;
   uint64_t next_publish = 0;
   rte_mbuf* pkts[MbufIo::kBurst];
-  rte_mbuf* mine[MbufIo::kBurst];
-  auto receive = [&](rte_mbuf** frames, uint16_t n, uint64_t now) {
-    for (uint16_t i = 0; i < n; ++i) {
-      if (frames[i]->nb_segs != 1) {  // our frames fit one segment; a chained one is not ours
-        rte_pktmbuf_free(frames[i]);
-        continue;
-      }
-      w->receive(reinterpret_cast<uint64_t>(frames[i]), now);
+  rte_mbuf* taken_in[MbufIo::kBurst];
+  auto receive = [&](rte_mbuf* m, size_t port, uint64_t now) {
+    if (m->nb_segs != 1) {  // our frames fit one segment; a chained one is not ours
+      rte_pktmbuf_free(m);
+      return;
     }
+    w->receive(reinterpret_cast<uint64_t>(m), now, port);
+  };
+  auto publish = [&] {
+    fill_snapshot(*w, ios, snapshot.get());
+    snapshot->busy_cycles = busy;
+    snapshot->loops = loops;
+    snapshot->rx_packets = rx;
+    snapshot->rx_bursts = bursts;
+    snapshot->handoff = steerer.stats;
+    ctx.snapshot.publish(*snapshot);
   };
   while (!g_stop.load(std::memory_order_relaxed)) {
-    uint16_t n = rte_eth_rx_burst(ctx.port->id, ctx.queue, pkts, MbufIo::kBurst);
-    const uint16_t taken = steering ? static_cast<uint16_t>(rte_ring_sc_dequeue_burst(
-                                          ctx.inbox, reinterpret_cast<void**>(mine), MbufIo::kBurst, nullptr))
-                                    : 0;
-    const uint64_t t0 = rte_rdtsc();
-    const uint64_t now = now_us();
-    io.set_time(now);
-    receive(mine, taken, now);  // handed here by other workers: already steered
-    steerer.stats.taken_in += taken;
-    receive(pkts, steering ? steerer.sort(pkts, n, pkts) : n, now);
+    uint64_t t0 = 0;
+    uint32_t got = 0;
+    uint64_t now = 0;
+    for (size_t port = 0; port < ports.size(); ++port) {
+      const uint16_t n = rte_eth_rx_burst(ports[port].open.id, ctx.queue, pkts, MbufIo::kBurst);
+      if (n == 0) continue;
+      if (got == 0) {
+        t0 = rte_rdtsc();
+        now = now_us();
+        for (auto& io : ios) io->set_time(now);
+      }
+      got += n;
+      const uint16_t mine = steering ? steerer.sort(port, pkts, n, pkts) : n;
+      for (uint16_t i = 0; i < mine; ++i) receive(pkts[i], port, now);
+    }
+    if (steering) {
+      // Frames other workers passed here (already steered): their port is in the mbuf.
+      const unsigned k =
+          rte_ring_sc_dequeue_burst(ctx.inbox, reinterpret_cast<void**>(taken_in), MbufIo::kBurst, nullptr);
+      if (k != 0) {
+        if (got == 0) {
+          t0 = rte_rdtsc();
+          now = now_us();
+          for (auto& io : ios) io->set_time(now);
+        }
+        got += k;
+        steerer.stats.taken_in += k;
+        for (unsigned i = 0; i < k; ++i) receive(taken_in[i], (*ctx.port_index)[taken_in[i]->port], now);
+      }
+    }
+    if (got == 0) {
+      now = now_us();
+      for (auto& io : ios) io->set_time(now);
+    }
     w->poll(now);
-    io.flush();
+    for (auto& io : ios) io->flush();
     ++loops;
-    if (n + taken != 0) {
+    if (got != 0) {
       // Busy cycles: only iterations that had packets, so idle polling does not count.
       busy += rte_rdtsc() - t0;
-      rx += n;
+      rx += got;
       ++bursts;
     }
     if (now >= next_publish) {
-      fill_snapshot(*w, io, snapshot.get());
-      snapshot->busy_cycles = busy;
-      snapshot->loops = loops;
-      snapshot->rx_packets = rx;
-      snapshot->rx_bursts = bursts;
-      snapshot->handoff = steerer.stats;
-      ctx.snapshot.publish(*snapshot);
+      publish();
       next_publish = now + 100'000;
     }
   }
-  fill_snapshot(*w, io, snapshot.get());
-  snapshot->handoff = steerer.stats;
-  ctx.snapshot.publish(*snapshot);
+  publish();
   w.reset();
-  io.flush();
+  for (auto& io : ios) io->flush();
   ctx.state.store(WorkerState::kStopped);
   return 0;
 }
@@ -492,11 +539,6 @@ int run(int argc, char** argv) {
     return 0;
   }
   const std::vector<uint32_t> lcores = worker_lcores(c.dataplane);
-  if (c.dataplane.ports.size() != 1) {
-    std::fprintf(stderr, "dotgate-dataplane: %s: one port is supported for now (the file has %zu)\n",
-                 config_path.c_str(), c.dataplane.ports.size());
-    return 2;
-  }
 
   std::vector<std::string> eal = eal_arguments(c, argv[0], extra);
   std::vector<char*> eal_argv;
@@ -513,44 +555,44 @@ int run(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   int status = 0;
   std::random_device rd;
-  // A random RSS key per start: flows cannot be crafted to pile onto one worker.
-  std::vector<uint8_t> rss_key(net::kDefaultRssKey.size());
-  for (uint8_t& b : rss_key) b = static_cast<uint8_t>(rd());
   const uint32_t workers = static_cast<uint32_t>(lcores.size());
-  OpenPort port;
-  if (const std::string err = open_port(c.dataplane.ports[0], static_cast<uint16_t>(workers), rss_key, &port);
-      !err.empty()) {
-    std::fprintf(stderr, "dotgate-dataplane: %s\n", err.c_str());
+  // Every port, with a queue pair per worker; a random RSS key per port and start, so flows
+  // cannot be crafted to pile onto one worker.
+  static std::vector<SharedPort> ports(c.dataplane.ports.size());
+  static std::array<uint8_t, RTE_MAX_ETHPORTS> port_index{};
+  static std::vector<rte_ring*> inboxes;
+  size_t opened = 0;
+  auto fail = [&](const std::string& why, int code = 1) {
+    std::fprintf(stderr, "dotgate-dataplane: %s\n", why.c_str());
+    for (rte_ring* r : inboxes) rte_ring_free(r);
+    for (size_t i = 0; i < opened; ++i) close_port(ports[i].open);
     rte_eal_cleanup();
-    return 1;
+    return code;
+  };
+  for (size_t i = 0; i < ports.size(); ++i) {
+    std::vector<uint8_t> rss_key(net::kDefaultRssKey.size());
+    for (uint8_t& b : rss_key) b = static_cast<uint8_t>(rd());
+    if (const std::string err = open_port(c.dataplane.ports[i], static_cast<uint16_t>(workers), rss_key, &ports[i].open);
+        !err.empty()) {
+      return fail(err);
+    }
+    ++opened;
+    ports[i].steering = std::make_unique<net::FlowSteering>(workers, ports[i].open.reta_size, rss_key.data(),
+                                                            rss_key.size());
+    port_index[ports[i].open.id] = static_cast<uint8_t>(i);
   }
   rte_pdump_init();
 
   static net::ImpairmentConfig impairment;
   std::string impairment_error;
   const bool impaired = impairment_from_env(&impairment, &impairment_error);
-  if (!impairment_error.empty()) {
-    std::fprintf(stderr, "dotgate-dataplane: %s\n", impairment_error.c_str());
-    close_port(port);
-    rte_eal_cleanup();
-    return 2;
-  }
+  if (!impairment_error.empty()) return fail(impairment_error, 2);
   if (impaired) {
     std::printf("dotgate-dataplane: impairment on TX: delay %u us, jitter %u us, reorder %u ppm, duplicate %u ppm, "
                 "loss %u ppm\n",
                 impairment.delay_us, impairment.jitter_us, impairment.reorder_ppm, impairment.duplicate_ppm,
                 impairment.loss_ppm);
   }
-  static std::unique_ptr<net::FlowSteering> steering;
-  steering = std::make_unique<net::FlowSteering>(workers, port.reta_size, rss_key.data(), rss_key.size());
-  static std::vector<rte_ring*> inboxes;
-  auto fail = [&](const std::string& why) {
-    std::fprintf(stderr, "dotgate-dataplane: %s\n", why.c_str());
-    for (rte_ring* r : inboxes) rte_ring_free(r);
-    close_port(port);
-    rte_eal_cleanup();
-    return 1;
-  };
   for (uint32_t i = 0; i < workers; ++i) {
     const uint32_t lcore = lcores[i];
     if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
@@ -558,13 +600,12 @@ int run(int argc, char** argv) {
     }
     auto ctx = std::make_unique<WorkerContext>();
     ctx->config = &c;
-    ctx->port_index = 0;
-    ctx->port = &port;
+    ctx->ports = &ports;
+    ctx->port_index = &port_index;
     ctx->lcore = lcore;
     ctx->queue = static_cast<uint16_t>(i);
     ctx->workers = workers;
     ctx->secret = uint64_t{rd()} << 32 | rd();
-    ctx->steering = steering.get();
     ctx->impairment = impaired ? &impairment : nullptr;
     if (workers > 1) {
       // Multi-producer (any worker may pass a frame), single-consumer (its owner).
@@ -599,17 +640,20 @@ int run(int argc, char** argv) {
     }
   }
   if (status == 0) {
-    char mac[RTE_ETHER_ADDR_FMT_SIZE];
-    rte_ether_format_addr(mac, sizeof mac, &port.mac);
     std::string where;
     for (const auto& ctx : g_workers) where += (where.empty() ? "" : ",") + std::to_string(ctx->lcore);
-    const char* spread = workers == 1                ? ""
-                         : port.rss_programmed       ? ", RSS with our key and table"
-                         : port.rss                  ? ", RSS with the device's own key (hand-offs correct it)"
-                                                     : ", no RSS: frames handed to their owner in software";
-    std::printf("dotgate-dataplane: port %s (%s, %s) up, %u worker%s on lcore%s %s%s\n",
-                c.dataplane.ports[0].name.c_str(), port.driver.c_str(), mac, workers, workers == 1 ? "" : "s",
-                workers == 1 ? "" : "s", where.c_str(), spread);
+    for (size_t i = 0; i < ports.size(); ++i) {
+      const OpenPort& port = ports[i].open;
+      char mac[RTE_ETHER_ADDR_FMT_SIZE];
+      rte_ether_format_addr(mac, sizeof mac, &port.mac);
+      const char* spread = workers == 1            ? ""
+                           : port.rss_programmed   ? ", RSS with our key and table"
+                           : port.rss              ? ", RSS with the device's own key (hand-offs correct it)"
+                                                   : ", no RSS: frames handed to their owner in software";
+      std::printf("dotgate-dataplane: port %s (%s, %s) up, %u worker%s on lcore%s %s%s\n",
+                  c.dataplane.ports[i].name.c_str(), port.driver.c_str(), mac, workers, workers == 1 ? "" : "s",
+                  workers == 1 ? "" : "s", where.c_str(), spread);
+    }
     std::printf("dotgate-dataplane: ready\n");
     std::fflush(stdout);
     const auto all_running = [] {
@@ -646,7 +690,7 @@ int run(int argc, char** argv) {
     rte_ring_free(r);
   }
   rte_pdump_uninit();
-  close_port(port);
+  for (const SharedPort& p : ports) close_port(p.open);
   rte_eal_cleanup();
   return status;
 }
