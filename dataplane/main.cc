@@ -187,7 +187,8 @@ int worker_main(void* arg) {
   std::vector<std::unique_ptr<MbufIo>> ios;
   std::vector<worker::PacketIo*> io_list;
   for (const SharedPort& p : ports) {
-    ios.push_back(std::make_unique<MbufIo>(p.open.id, ctx.queue, p.open.pool, ctx.impairment));
+    ios.push_back(std::make_unique<MbufIo>(p.open.id, ctx.queue, p.open.pool, ctx.impairment, p.open.tx_checksum,
+                                           p.open.rx_checksum));
     io_list.push_back(ios.back().get());
   }
   std::unique_ptr<worker::Worker> w;
@@ -650,9 +651,13 @@ int run(int argc, char** argv) {
                            : port.rss_programmed   ? ", RSS with our key and table"
                            : port.rss              ? ", RSS with the device's own key (hand-offs correct it)"
                                                    : ", no RSS: frames handed to their owner in software";
-      std::printf("dotgate-dataplane: port %s (%s, %s) up, %u worker%s on lcore%s %s%s\n",
+      const char* sums = port.tx_checksum && port.rx_checksum ? ", checksums offloaded both ways"
+                         : port.tx_checksum                 ? ", checksums offloaded on transmit"
+                         : port.rx_checksum                 ? ", checksums verified by the device on receive"
+                                                            : "";
+      std::printf("dotgate-dataplane: port %s (%s, %s) up, %u worker%s on lcore%s %s%s%s\n",
                   c.dataplane.ports[i].name.c_str(), port.driver.c_str(), mac, workers, workers == 1 ? "" : "s",
-                  workers == 1 ? "" : "s", where.c_str(), spread);
+                  workers == 1 ? "" : "s", where.c_str(), spread, sums);
     }
     std::printf("dotgate-dataplane: ready\n");
     std::fflush(stdout);

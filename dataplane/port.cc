@@ -67,6 +67,13 @@ std::string open_port(const config::Port& p, uint16_t queues, const std::vector<
       conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
     }
   }
+  constexpr uint64_t kTxSums =
+      RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  constexpr uint64_t kRxSums = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  out->tx_checksum = (info.tx_offload_capa & kTxSums) == kTxSums;
+  out->rx_checksum = (info.rx_offload_capa & kRxSums) == kRxSums;
+  if (out->tx_checksum) conf.txmode.offloads |= kTxSums;
+  if (out->rx_checksum) conf.rxmode.offloads |= kRxSums;
   if (const int rc = rte_eth_dev_configure(id, queues, queues, &conf); rc != 0) {
     rte_mempool_free(pool);
     return what + "configure failed: " + rte_strerror(-rc);

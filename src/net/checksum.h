@@ -42,6 +42,14 @@ inline uint16_t csum_finish(uint64_t sum) noexcept {
   return static_cast<uint16_t>((folded >> 8) | (folded << 8));
 }
 
+// The folded partial sum, not complemented, in host order: what a NIC that offloads the
+// checksum wants in the field (the pseudo-header's sum; it adds the rest and complements).
+inline uint16_t csum_fold(uint64_t sum) noexcept {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  const uint16_t folded = static_cast<uint16_t>(sum);
+  return static_cast<uint16_t>((folded >> 8) | (folded << 8));
+}
+
 // RFC 1624 eqn. 3: the checksum after one 16-bit field changes from old_value to
 // new_value (all in host order).
 inline uint16_t csum_replace16(uint16_t checksum, uint16_t old_value, uint16_t new_value) noexcept {

@@ -60,9 +60,11 @@ inline Drop parse_ipv4(const uint8_t* p, size_t len, Ipv4Packet* out, bool verif
   return Drop::kNone;
 }
 
-// Writes a 20-byte IPv4 header with DF set and its checksum. Returns 20.
+// Writes a 20-byte IPv4 header with DF set and its checksum (0 with checksum_offload: the
+// NIC fills it in). Returns 20.
 inline size_t write_ipv4(uint8_t* out, uint32_t src, uint32_t dst, uint8_t protocol, size_t payload_len,
-                         uint16_t id, uint8_t ttl = kDefaultTtl, uint8_t tos = 0) noexcept {
+                         uint16_t id, uint8_t ttl = kDefaultTtl, uint8_t tos = 0,
+                         bool checksum_offload = false) noexcept {
   out[0] = 0x45;
   out[1] = tos;
   util::store_be16(out + 2, static_cast<uint16_t>(kIpv4Header + payload_len));
@@ -73,7 +75,7 @@ inline size_t write_ipv4(uint8_t* out, uint32_t src, uint32_t dst, uint8_t proto
   util::store_be16(out + 10, 0);
   util::store_be32(out + 12, src);
   util::store_be32(out + 16, dst);
-  util::store_be16(out + 10, csum_finish(csum_partial(out, kIpv4Header)));
+  if (!checksum_offload) util::store_be16(out + 10, csum_finish(csum_partial(out, kIpv4Header)));
   return kIpv4Header;
 }
 

@@ -24,7 +24,8 @@ bool Ipv4Host::on_link(uint32_t ip) const noexcept {
 uint32_t Ipv4Host::next_hop(uint32_t dst) const noexcept { return on_link(dst) ? dst : config_.gateway; }
 
 RxResult Ipv4Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, NeighborTable& neighbors,
-                           NeighborActions& actions) noexcept {
+                           NeighborActions& actions, bool checksums_verified) noexcept {
+  const bool verify = config_.verify_checksums && !checksums_verified;
   EthFrame eth;
   Drop d = parse_ethernet(frame, len, &eth);
   if (d != Drop::kNone) return dropped(d);
@@ -34,7 +35,7 @@ RxResult Ipv4Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, Neighbor
 
   uint8_t* ip_start = frame + eth.l3_offset;
   Ipv4Packet ip;
-  d = parse_ipv4(ip_start, len - eth.l3_offset, &ip, config_.verify_checksums);
+  d = parse_ipv4(ip_start, len - eth.l3_offset, &ip, verify);
   if (d != Drop::kNone) return dropped(d);
   if (ip.dst != config_.address) return dropped(Drop::kIpv4NotForUs);
   uint8_t* l4 = ip_start + ip.header_len;
@@ -48,7 +49,7 @@ RxResult Ipv4Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, Neighbor
   switch (ip.protocol) {
     case kProtoUDP: {
       UdpDatagram u;
-      d = parse_udp_v4(l4, l4_len, ip.src, ip.dst, &u, config_.verify_checksums);
+      d = parse_udp_v4(l4, l4_len, ip.src, ip.dst, &u, verify);
       if (d != Drop::kNone) return dropped(d);
       if (!config_.udp_ports.contains(u.dst_port)) return dropped(Drop::kUdpNoListener);
       r.kind = RxKind::kUdp;
@@ -127,8 +128,10 @@ size_t Ipv4Host::build_gratuitous_arp(uint8_t* out) const noexcept {
 size_t Ipv4Host::build_udp(uint8_t* out, const MacAddr& dst_mac, uint32_t dst_ip, uint16_t src_port,
                            uint16_t dst_port, size_t payload_len, uint16_t ip_id) const noexcept {
   const size_t l2 = write_ethernet(out, dst_mac, config_.mac, config_.vlan_tci, kEtherIPv4);
-  write_udp_v4(out + l2 + kIpv4Header, config_.address, dst_ip, src_port, dst_port, payload_len);
-  write_ipv4(out + l2, config_.address, dst_ip, kProtoUDP, kUdpHeader + payload_len, ip_id);
+  write_udp_v4(out + l2 + kIpv4Header, config_.address, dst_ip, src_port, dst_port, payload_len,
+               config_.tx_checksum_offload);
+  write_ipv4(out + l2, config_.address, dst_ip, kProtoUDP, kUdpHeader + payload_len, ip_id, kDefaultTtl, 0,
+             config_.tx_checksum_offload);
   return l2 + kIpv4Header + kUdpHeader + payload_len;
 }
 

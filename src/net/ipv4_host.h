@@ -24,7 +24,8 @@ struct Ipv4HostConfig {
   uint8_t prefix_len = 24;  // the directly connected prefix
   uint32_t gateway = 0;     // default route; 0 = none (on-link destinations only)
   uint16_t vlan_tci = kNoVlan;
-  bool verify_checksums = true;  // false when the NIC verified them (rx offload)
+  bool verify_checksums = true;  // false: never verified here (see receive's checksums_verified)
+  bool tx_checksum_offload = false;  // the NIC completes UDP and IPv4 header checksums
   UdpPorts udp_ports;  // ports with a listener
 };
 
@@ -60,9 +61,10 @@ class Ipv4Host {
   const Ipv4HostConfig& config() const noexcept { return config_; }
 
   // Classifies frame[0, len). ARP traffic updates `neighbors` (any resulting transmissions
-  // or drops of held packets are appended to `actions`).
+  // or drops of held packets are appended to `actions`). `checksums_verified`: the NIC
+  // checked the IPv4 header's and the UDP/TCP checksum (rx offload): not done again.
   RxResult receive(uint8_t* frame, size_t len, uint64_t now_ms, NeighborTable& neighbors,
-                   NeighborActions& actions) noexcept;
+                   NeighborActions& actions, bool checksums_verified = false) noexcept;
 
   // The next hop for a destination: itself when on-link, else the gateway (0 if none).
   uint32_t next_hop(uint32_t dst) const noexcept;

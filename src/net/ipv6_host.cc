@@ -32,7 +32,7 @@ bool Ipv6Host::accepts_dst(const Ipv6Addr& dst) const noexcept {
 }
 
 Rx6Result Ipv6Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, NeighborTable6& neighbors,
-                            NeighborActions6& actions) noexcept {
+                            NeighborActions6& actions, bool checksums_verified) noexcept {
   EthFrame eth;
   Drop d = parse_ethernet(frame, len, &eth);
   if (d != Drop::kNone) return dropped(d);
@@ -57,7 +57,7 @@ Rx6Result Ipv6Host::receive(uint8_t* frame, size_t len, uint64_t now_ms, Neighbo
     case kProtoUDP: {
       if (!unicast_to_us) return dropped(Drop::kIpv6NotForUs);
       UdpDatagram u;
-      d = parse_udp_v6(l4, ip.l4_len, ip.src, ip.dst, &u, config_.verify_checksums);
+      d = parse_udp_v6(l4, ip.l4_len, ip.src, ip.dst, &u, config_.verify_checksums && !checksums_verified);
       if (d != Drop::kNone) return dropped(d);
       if (!config_.udp_ports.contains(u.dst_port)) return dropped(Drop::kUdpNoListener);
       r.kind = RxKind::kUdp;
@@ -142,7 +142,7 @@ size_t Ipv6Host::build_udp(uint8_t* out, const MacAddr& dst_mac, const Ipv6Addr&
                            uint16_t dst_port, size_t payload_len) const noexcept {
   const Ipv6Addr& src = dst_ip.is_link_local() ? config_.link_local : config_.address;
   const size_t l2 = write_ethernet(out, dst_mac, config_.mac, config_.vlan_tci, kEtherIPv6);
-  write_udp_v6(out + l2 + kIpv6Header, src, dst_ip, src_port, dst_port, payload_len);
+  write_udp_v6(out + l2 + kIpv6Header, src, dst_ip, src_port, dst_port, payload_len, config_.tx_checksum_offload);
   write_ipv6(out + l2, src, dst_ip, kProtoUDP, kUdpHeader + payload_len);
   return l2 + kIpv6Header + kUdpHeader + payload_len;
 }

@@ -22,7 +22,8 @@ struct Ipv6HostConfig {
   Ipv6Addr link_local;       // unset: derived from the MAC (modified EUI-64)
   Ipv6Addr gateway;          // default router, usually link-local; unset = none
   uint16_t vlan_tci = kNoVlan;
-  bool verify_checksums = true;
+  bool verify_checksums = true;  // false: never verified here (see receive's checksums_verified)
+  bool tx_checksum_offload = false;  // the NIC completes UDP checksums
   UdpPorts udp_ports;  // ports with a listener
 };
 
@@ -49,8 +50,9 @@ class Ipv6Host {
 
   // Classifies frame[0, len). Replies are written over the frame, which must have room
   // for kMinFrameRoom bytes (an advertisement can be longer than the solicitation).
+  // `checksums_verified`: the NIC checked the UDP/TCP checksum (rx offload).
   Rx6Result receive(uint8_t* frame, size_t len, uint64_t now_ms, NeighborTable6& neighbors,
-                    NeighborActions6& actions) noexcept;
+                    NeighborActions6& actions, bool checksums_verified = false) noexcept;
   static constexpr size_t kMinFrameRoom = 128;
 
   bool on_link(const Ipv6Addr& ip) const noexcept;

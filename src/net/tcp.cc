@@ -327,7 +327,7 @@ void BasicTcpEngine<F>::send_control(Tcb& t, uint8_t flags, uint32_t seq, uint64
   const uint32_t ack = (flags & kTcpAck) ? t.rcv_nxt : 0;
   const size_t h = tcp_header_size(o);
   write_tcp(scratch_, t.local_port, t.remote_port, seq, ack, flags, field, o, 0,
-            F::pseudo_sum(config_.local_address, t.remote, h));
+            F::pseudo_sum(config_.local_address, t.remote, h), config_.tx_checksum_offload);
   if (flags & kTcpAck) {
     t.rcv_adv = t.rcv_nxt + win;
     t.unacked_segments = 0;
@@ -366,7 +366,7 @@ void BasicTcpEngine<F>::send_data(Tcb& t, uint32_t seq, size_t len, bool fin, ui
   const uint8_t flags = static_cast<uint8_t>(kTcpAck | (len ? kTcpPsh : 0) | (fin ? kTcpFin : 0));
   write_tcp(scratch_, t.local_port, t.remote_port, seq, t.rcv_nxt, flags,
             static_cast<uint16_t>(std::min<uint32_t>(win >> t.rcv_wscale, 65535)), o, len,
-            F::pseudo_sum(config_.local_address, t.remote, h + len));
+            F::pseudo_sum(config_.local_address, t.remote, h + len), config_.tx_checksum_offload);
   t.rcv_adv = t.rcv_nxt + win;
   t.unacked_segments = 0;
   timers_.cancel(t.index * kTimersPerConn + kTimerDelayedAck);
@@ -382,7 +382,7 @@ void BasicTcpEngine<F>::send_reset(AddrArg remote, const TcpSegment& s) {
   const uint32_t ack = has_ack ? 0 : s.seq + s.seq_len();
   const uint8_t flags = has_ack ? uint8_t{kTcpRst} : static_cast<uint8_t>(kTcpRst | kTcpAck);
   write_tcp(scratch_, s.dst_port, s.src_port, seq, ack, flags, 0, TcpSendOptions{}, 0,
-            F::pseudo_sum(config_.local_address, remote, kTcpHeader));
+            F::pseudo_sum(config_.local_address, remote, kTcpHeader), config_.tx_checksum_offload);
   ++stats_.resets_sent;
   emit(remote, kTcpHeader);
 }
@@ -549,9 +549,9 @@ void BasicTcpEngine<F>::advance(uint64_t now_us) {
 }
 
 template <class F>
-Drop BasicTcpEngine<F>::input(AddrArg remote, const uint8_t* segment, size_t len, uint64_t now_us) {
+Drop BasicTcpEngine<F>::input(AddrArg remote, const uint8_t* segment, size_t len, uint64_t now_us, bool checksum_verified) {
   TcpSegment s;
-  const Drop d = parse_tcp(segment, len, F::pseudo_sum(remote, config_.local_address, len), &s);
+  const Drop d = parse_tcp(segment, len, F::pseudo_sum(remote, config_.local_address, len), &s, !checksum_verified);
   if (d != Drop::kNone) return d;
   ++stats_.segments_in;
   const uint8_t* payload = segment + s.header_len;
@@ -648,7 +648,7 @@ void BasicTcpEngine<F>::send_syn_cookie(AddrArg remote, const TcpSegment& s, uin
   const size_t h = tcp_header_size(o);
   write_tcp(scratch_, s.dst_port, s.src_port, cookie, s.seq + 1, kTcpSyn | kTcpAck,
             static_cast<uint16_t>(std::min<uint32_t>(config_.receive_buffer, 65535)), o, 0,
-            F::pseudo_sum(config_.local_address, remote, h));
+            F::pseudo_sum(config_.local_address, remote, h), config_.tx_checksum_offload);
   ++stats_.syn_cookies_sent;
   cookies_sent_ = true;
   last_cookie_us_ = now_us;
@@ -1099,7 +1099,7 @@ void BasicTcpEngine<F>::abort(TcpConn c) {
   if (!t.in_use) return;
   if (t.synchronized() || t.state == TcpState::kSynReceived) {
     write_tcp(scratch_, t.local_port, t.remote_port, t.snd_nxt, 0, kTcpRst, 0, TcpSendOptions{}, 0,
-              F::pseudo_sum(config_.local_address, t.remote, kTcpHeader));
+              F::pseudo_sum(config_.local_address, t.remote, kTcpHeader), config_.tx_checksum_offload);
     ++stats_.resets_sent;
     emit(t.remote, kTcpHeader);
   }

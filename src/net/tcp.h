@@ -63,6 +63,7 @@ struct BasicTcpConfig {
   uint16_t ephemeral_first = 32768;     // local ports for active opens
   uint16_t ephemeral_last = 60999;
   uint64_t isn_secret = 0x5eed;         // RFC 6528 ISN: keyed hash of the 4-tuple plus time
+  bool tx_checksum_offload = false;     // segments carry only the pseudo-header sum: the NIC completes it
   // Keepalive (RFC 9293 3.8.4): after keepalive_idle_us without a segment from the peer,
   // probe every keepalive_interval_us; keepalive_probes unanswered probes abort. 0: off.
   uint32_t keepalive_idle_us = 0;
@@ -171,7 +172,8 @@ class BasicTcpEngine {
 
   // A received segment (the IP payload) from `remote`; returns why it was dropped, if it
   // was malformed.
-  Drop input(AddrArg remote, const uint8_t* segment, size_t len, uint64_t now_us);
+  // `checksum_verified`: the NIC already checked it (rx offload).
+  Drop input(AddrArg remote, const uint8_t* segment, size_t len, uint64_t now_us, bool checksum_verified = false);
   // An ICMP or ICMPv6 error (the IP payload: ICMP header, then the quoted IP header and at
   // least 8 bytes of our TCP header). "Fragmentation needed" / "packet too big" lowers the
   // connection's MSS to the reported path MTU (RFC 1191, RFC 8201) and resends what is in

@@ -143,8 +143,9 @@ struct TcpSendOptions {
 
 // Writes a TCP header with options (NOP-padded to a 4-byte boundary) in front of a payload
 // of payload_len bytes already at out + tcp_header_size(opts), and fills in the checksum
-// with `pseudo` = the pseudo-header sum for the whole segment's length. Returns the header
-// length.
+// with `pseudo` = the pseudo-header sum for the whole segment's length; with
+// `checksum_offload`, only the pseudo-header's part (the NIC completes it). Returns the
+// header length.
 inline size_t tcp_header_size(const TcpSendOptions& o) noexcept {
   size_t n = kTcpHeader;
   if (o.mss) n += 4;
@@ -156,7 +157,7 @@ inline size_t tcp_header_size(const TcpSendOptions& o) noexcept {
 
 inline size_t write_tcp(uint8_t* out, uint16_t src_port, uint16_t dst_port, uint32_t seq, uint32_t ack,
                         uint8_t flags, uint16_t window, const TcpSendOptions& o, size_t payload_len,
-                        uint64_t pseudo) noexcept {
+                        uint64_t pseudo, bool checksum_offload = false) noexcept {
   const size_t header_len = tcp_header_size(o);
   util::store_be16(out, src_port);
   util::store_be16(out + 2, dst_port);
@@ -197,7 +198,8 @@ inline size_t write_tcp(uint8_t* out, uint16_t src_port, uint16_t dst_port, uint
     util::store_be32(q + 8, o.ts_echo);
     q += 12;
   }
-  util::store_be16(out + 16, csum_finish(csum_partial(out, header_len + payload_len, pseudo)));
+  util::store_be16(out + 16, checksum_offload ? csum_fold(pseudo)
+                                              : csum_finish(csum_partial(out, header_len + payload_len, pseudo)));
   return header_len;
 }
 

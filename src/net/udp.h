@@ -53,11 +53,15 @@ Drop parse_udp(const uint8_t* p, size_t len, UdpDatagram* out, bool verify_check
 }
 
 inline size_t write_udp(uint8_t* out, uint16_t src_port, uint16_t dst_port, size_t payload_len,
-                        uint64_t pseudo) noexcept {
+                        uint64_t pseudo, bool checksum_offload) noexcept {
   const size_t length = kUdpHeader + payload_len;
   util::store_be16(out, src_port);
   util::store_be16(out + 2, dst_port);
   util::store_be16(out + 4, static_cast<uint16_t>(length));
+  if (checksum_offload) {  // the NIC completes it
+    util::store_be16(out + 6, csum_fold(pseudo));
+    return kUdpHeader;
+  }
   util::store_be16(out + 6, 0);
   uint16_t sum = csum_finish(csum_partial(out, length, pseudo));
   if (sum == 0) sum = 0xffff;  // RFC 768: a computed zero is sent as all ones
@@ -82,17 +86,18 @@ inline Drop parse_udp_v6(const uint8_t* p, size_t len, const Ipv6Addr& src, cons
 }
 
 // Writes the UDP header in front of a payload of payload_len bytes that already sits at
-// out + 8, computing the checksum over both. Returns 8.
+// out + 8, computing the checksum over both (with checksum_offload, only the pseudo-header's
+// part: the NIC completes it). Returns 8.
 inline size_t write_udp_v4(uint8_t* out, uint32_t src, uint32_t dst, uint16_t src_port, uint16_t dst_port,
-                           size_t payload_len) noexcept {
+                           size_t payload_len, bool checksum_offload = false) noexcept {
   return detail::write_udp(out, src_port, dst_port, payload_len,
-                           ipv4_pseudo_sum(src, dst, kProtoUDP, kUdpHeader + payload_len));
+                           ipv4_pseudo_sum(src, dst, kProtoUDP, kUdpHeader + payload_len), checksum_offload);
 }
 
 inline size_t write_udp_v6(uint8_t* out, const Ipv6Addr& src, const Ipv6Addr& dst, uint16_t src_port,
-                           uint16_t dst_port, size_t payload_len) noexcept {
+                           uint16_t dst_port, size_t payload_len, bool checksum_offload = false) noexcept {
   return detail::write_udp(out, src_port, dst_port, payload_len,
-                           ipv6_pseudo_sum(src, dst, kProtoUDP, kUdpHeader + payload_len));
+                           ipv6_pseudo_sum(src, dst, kProtoUDP, kUdpHeader + payload_len), checksum_offload);
 }
 
 }  // namespace dotgate::net

@@ -22,6 +22,16 @@ class PacketIo {
   virtual void transmit(uint64_t handle) = 0;
   // Gives the handle back unsent.
   virtual void release(uint64_t handle) = 0;
+
+  // Checksum offload, where the device has it. tx: frames the worker sends carry only the
+  // pseudo-header's part of UDP/TCP checksums and no IPv4 header checksum; the device
+  // completes them. rx: what the device verified in a received frame.
+  virtual bool tx_checksum_offload() const { return false; }
+  struct RxChecksums {
+    bool ip_good = false;  // the IPv4 header checksum (IPv6 has none)
+    bool l4_good = false;  // the UDP or TCP checksum
+  };
+  virtual RxChecksums rx_checksums(uint64_t /*handle*/) { return {}; }
 };
 
 }  // namespace dotgate::worker

@@ -329,8 +329,9 @@ bool reply_comes_here6(void* context, const net::Ipv6Addr& remote, uint16_t remo
 bool steered(const PortConfig& c) { return c.steering != nullptr && c.steering->workers() > 1; }
 
 // The TCP engines of one port; `context` is what the port filters get (its Iface).
-net::TcpConfig tcp4_config(const WorkerConfig& w, const PortConfig& c, void* context) {
+net::TcpConfig tcp4_config(const WorkerConfig& w, const PortConfig& c, bool offload, void* context) {
   net::TcpConfig t;
+  t.tx_checksum_offload = offload;
   if (steered(c)) {
     t.local_port_filter = reply_comes_here4;
     t.local_port_filter_context = context;
@@ -343,8 +344,9 @@ net::TcpConfig tcp4_config(const WorkerConfig& w, const PortConfig& c, void* con
   t.isn_secret = w.secret ^ 0x7c9u ^ (c.ipv4.address * 0x9e3779b97f4a7c15ull);
   return t;
 }
-net::Tcp6Config tcp6_config(const WorkerConfig& w, const PortConfig& c, void* context) {
+net::Tcp6Config tcp6_config(const WorkerConfig& w, const PortConfig& c, bool offload, void* context) {
   net::Tcp6Config t;
+  t.tx_checksum_offload = offload;
   if (steered(c)) {
     t.local_port_filter = reply_comes_here6;
     t.local_port_filter_context = context;
@@ -364,7 +366,8 @@ limit::RateLimiterConfig limiter_config(const WorkerConfig& c) {
   return r;
 }
 
-net::Ipv4HostConfig with_udp_ports(net::Ipv4HostConfig h, const std::vector<ListenerConfig>& ls) {
+net::Ipv4HostConfig host_config(net::Ipv4HostConfig h, const std::vector<ListenerConfig>& ls, bool offload) {
+  h.tx_checksum_offload = offload;
   h.udp_ports = net::UdpPorts{{0, 0, 0, 0}};
   size_t n = 0;
   for (const ListenerConfig& l : ls) {
@@ -372,7 +375,8 @@ net::Ipv4HostConfig with_udp_ports(net::Ipv4HostConfig h, const std::vector<List
   }
   return h;
 }
-net::Ipv6HostConfig with_udp_ports(net::Ipv6HostConfig h, const std::vector<ListenerConfig>& ls) {
+net::Ipv6HostConfig host_config(net::Ipv6HostConfig h, const std::vector<ListenerConfig>& ls, bool offload) {
+  h.tx_checksum_offload = offload;
   h.udp_ports = net::UdpPorts{{0, 0, 0, 0}};
   size_t n = 0;
   for (const ListenerConfig& l : ls) {
@@ -387,12 +391,12 @@ Worker::Impl::Iface::Iface(Impl& w, const PortConfig& c, PacketIo& packet_io, ui
     : config(c),
       io(packet_io),
       worker_index(w.config_.worker_index),
-      host4(with_udp_ports(c.ipv4, w.config_.listeners)),
-      host6(with_udp_ports(c.ipv6, w.config_.listeners)),
+      host4(host_config(c.ipv4, w.config_.listeners, packet_io.tx_checksum_offload())),
+      host6(host_config(c.ipv6, w.config_.listeners, packet_io.tx_checksum_offload())),
       events4(w, port * 2),
       events6(w, port * 2 + 1),
-      tcp4(tcp4_config(w.config_, c, this), events4, now_us),
-      tcp6(tcp6_config(w.config_, c, this), events6, now_us) {
+      tcp4(tcp4_config(w.config_, c, packet_io.tx_checksum_offload(), this), events4, now_us),
+      tcp6(tcp6_config(w.config_, c, packet_io.tx_checksum_offload(), this), events6, now_us) {
   for (int f = 0; f < 2; ++f) {
     roles[f].assign(w.config_.tcp_connections, 0);
     clients[f].resize(w.config_.tcp_connections);
@@ -546,7 +550,8 @@ void Worker::Impl::send_segment(uint32_t net, typename F::AddrArg remote, const 
     net::write_ipv6(d + l2, p.config.ipv6.address, remote, net::kProtoTCP, len);
     route6(p, h, remote);
   } else {
-    net::write_ipv4(d + l2, p.config.ipv4.address, remote, net::kProtoTCP, len, ip_id_++);
+    net::write_ipv4(d + l2, p.config.ipv4.address, remote, net::kProtoTCP, len, ip_id_++, net::kDefaultTtl, 0,
+                    p.host4.config().tx_checksum_offload);
     route4(p, h, remote);
   }
 }
@@ -631,13 +636,14 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
   }
   const uint64_t now_ms = millis(now_us);
   const uint32_t net4 = static_cast<uint32_t>(port * 2), net6 = net4 + 1;
+  const PacketIo::RxChecksums sums = p.io.rx_checksums(handle);
   if (eth.ethertype == net::kEtherIPv6) {
     if (!p.config.has_ipv6) {
       ++stats_.frames_dropped;
       p.io.release(handle);
       return;
     }
-    const net::Rx6Result r = p.host6.receive(frame, len, now_ms, p.neighbors6, p.actions6);
+    const net::Rx6Result r = p.host6.receive(frame, len, now_ms, p.neighbors6, p.actions6, sums.l4_good);
     switch (r.kind) {
       case net::RxKind::kReplyInPlace:
         transmit(p, handle, r.reply_len);
@@ -648,7 +654,7 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
                   r.payload_len);
         break;
       case net::RxKind::kTcp:
-        p.tcp6.input(r.src, frame + r.l4_offset, r.l4_len, now_us);
+        p.tcp6.input(r.src, frame + r.l4_offset, r.l4_len, now_us, sums.l4_good);
         break;
       case net::RxKind::kIcmpError:
         p.tcp6.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
@@ -668,7 +674,8 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
     p.io.release(handle);
     return;
   }
-  const net::RxResult r = p.host4.receive(frame, len, now_ms, p.neighbors4, p.actions4);
+  const bool verified4 = sums.ip_good && sums.l4_good;
+  const net::RxResult r = p.host4.receive(frame, len, now_ms, p.neighbors4, p.actions4, verified4);
   switch (r.kind) {
     case net::RxKind::kReplyInPlace:
       transmit(p, handle, r.reply_len);
@@ -679,7 +686,7 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
                 r.payload_len);
       break;
     case net::RxKind::kTcp:
-      p.tcp4.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_us);
+      p.tcp4.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_us, verified4);
       break;
     case net::RxKind::kIcmpError:
       p.tcp4.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
