@@ -3,7 +3,7 @@
 # the same lab (deploy/lab) against the same two DoT upstreams, one after the other, with
 # the same dnsperf runs from the client namespace. Prints one table:
 #
-#   forwarder | cache hits: q/s, avg and max latency, CPU cycles per answer
+#   forwarder | cache hits: q/s, avg, p50 and p99 latency, CPU cycles per answer
 #             | cache misses (forwarded over DoT): the same
 #
 # CPU per answer: for dotgate the dataplane's busy TSC cycles (iterations that had
@@ -54,19 +54,21 @@ cpu_cycles() {  # forwarder: its CPU so far, in TSC cycles
       ;;
   esac
 }
-# run NAME QUERYFILE DNSPERF_ARGS...: prints "qps avg_ms max_ms answers lost"
+# run NAME QUERYFILE DNSPERF_ARGS...: prints "qps avg_ms p50_ms p99_ms answers lost"
+# (dnsperf -v reports every answer's latency; the percentiles come from those lines).
 run() {
-  local out
-  out=$(in_client dnsperf -s 10.53.1.2 -d "$2" -l "$secs" "${@:3}" 2>&1)
-  echo "$out" >>"$work/dnsperf.log"
-  /usr/bin/python3 - "$out" <<'PY'
+  in_client dnsperf -s 10.53.1.2 -d "$2" -l "$secs" -v "${@:3}" >"$work/run.out" 2>&1
+  grep -v '^>' "$work/run.out" >>"$work/dnsperf.log"
+  /usr/bin/python3 - "$work/run.out" <<'PY'
 import re, sys
-t = sys.argv[1]
+t = open(sys.argv[1]).read()
 qps = float(re.search(r"Queries per second:\s+([\d.]+)", t).group(1))
-avg, mx = re.search(r"Average Latency \(s\):\s+([\d.]+) \(min [\d.]+, max ([\d.]+)\)", t).groups()
+avg = float(re.search(r"Average Latency \(s\):\s+([\d.]+)", t).group(1))
 done = int(re.search(r"Queries completed:\s+(\d+)", t).group(1))
 lost = int(re.search(r"Queries lost:\s+(\d+)", t).group(1))
-print(f"{qps:.0f} {float(avg) * 1000:.3f} {float(mx) * 1000:.1f} {done} {lost}")
+lat = sorted(float(m) for m in re.findall(r"^> \S+ \S+ \S+ ([\d.]+)$", t, re.M))
+pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0
+print(f"{qps:.0f} {avg * 1000:.3f} {pct(0.50):.3f} {pct(0.99):.2f} {done} {lost}")
 PY
 }
 
@@ -89,18 +91,18 @@ measure() {  # name, start command..., with $match the process to charge
   c0=$(cpu_cycles "$name" "$match")
   hit=$(run "$name" "$work/hits" -c 4 -q 256)
   c1=$(cpu_cycles "$name" "$match")
-  local hit_cycles=$(((c1 - c0) / ($(echo "$hit" | cut -d' ' -f4) + 1)))
+  local hit_cycles=$(((c1 - c0) / ($(echo "$hit" | cut -d' ' -f5) + 1)))
   c0=$c1
   miss=$(run "$name" "$work/misses-$name" -n 1 -Q 1000 -c 4 -q 256)
   c1=$(cpu_cycles "$name" "$match")
-  local miss_cycles=$(((c1 - c0) / ($(echo "$miss" | cut -d' ' -f4) + 1)))
+  local miss_cycles=$(((c1 - c0) / ($(echo "$miss" | cut -d' ' -f5) + 1)))
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=
-  read -r hq ha hm hd hl <<<"$hit"
-  read -r mq ma mm md ml <<<"$miss"
-  printf '| %-8s | %8s | %7s | %7s | %8s | %6s | %8s | %7s | %7s | %8s | %6s |\n' \
-    "$name" "$hq" "$ha" "$hm" "$hit_cycles" "$hl" "$mq" "$ma" "$mm" "$miss_cycles" "$ml" >>"$work/table"
+  read -r hq ha h50 h99 hd hl <<<"$hit"
+  read -r mq ma m50 m99 md ml <<<"$miss"
+  printf '| %-8s | %8s | %7s | %7s | %7s | %8s | %6s | %8s | %7s | %7s | %7s | %8s | %6s |\n' \
+    "$name" "$hq" "$ha" "$h50" "$h99" "$hit_cycles" "$hl" "$mq" "$ma" "$m50" "$m99" "$miss_cycles" "$ml" >>"$work/table"
 }
 
 # dotgate first: its telemetry also gives the TSC frequency for the others' CPU time.
@@ -114,10 +116,10 @@ echo "Forwarders in the lab, one after the other; dnsperf from the client namesp
 echo "Hits: the zone's 1000 names, cached by a warm-up pass, 4 clients x 256 outstanding."
 echo "Misses: names never asked before, 1000 q/s offered, each forwarded over DoT."
 echo
-printf '| %-8s | %8s | %7s | %7s | %8s | %6s | %8s | %7s | %7s | %8s | %6s |\n' forwarder \
-  "hit q/s" "avg ms" "max ms" "cyc/ans" "lost" "miss q/s" "avg ms" "max ms" "cyc/ans" "lost"
-printf '| %-8s | %8s | %7s | %7s | %8s | %6s | %8s | %7s | %7s | %8s | %6s |\n' -------- -------- ------- ------- \
-  -------- ------ -------- ------- ------- -------- ------
+printf '| %-8s | %8s | %7s | %7s | %7s | %8s | %6s | %8s | %7s | %7s | %7s | %8s | %6s |\n' forwarder \
+  "hit q/s" "avg ms" "p50 ms" "p99 ms" "cyc/ans" "lost" "miss q/s" "avg ms" "p50 ms" "p99 ms" "cyc/ans" "lost"
+printf '| %-8s | %8s | %7s | %7s | %7s | %8s | %6s | %8s | %7s | %7s | %7s | %8s | %6s |\n' -------- -------- ------- \
+  ------- ------- -------- ------ -------- ------- ------- ------- -------- ------
 cat "$work/table"
 echo
 echo "(dnsperf output: $work/dnsperf.log)"
