@@ -8,6 +8,7 @@
 #include "net/icmp.h"
 #include "net/icmpv6.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "util/byte_order.h"
 
 namespace dotgate::net {
@@ -124,13 +125,20 @@ Steering FlowSteering::steer(const uint8_t* frame, size_t len) const noexcept {
       return tcp_owner4(l3 + ihl + 8, l3_len - ihl - 8, true);
     }
     case kEtherIPv6: {
-      if (l3_len < kIpv6Header + 8 || (l3[0] >> 4) != 6) return {};
-      if (l3[6] == kProtoTCP) return tcp_owner6(l3, l3_len, false);
-      if (l3[6] != kProtoICMPv6) return {};
-      const uint8_t type = l3[kIpv6Header];
+      // The upper layer after any extension headers, as our IPv6 host will find it.
+      Ipv6Packet ip;
+      if (parse_ipv6(l3, l3_len, &ip) != Drop::kNone) return {};
+      const uint8_t* l4 = l3 + ip.l4_offset;
+      if (ip.next_header == kProtoTCP) {
+        if (ip.l4_len < 4) return {};
+        const uint32_t h = hash6(ip.src, ip.dst, util::load_be16(l4), util::load_be16(l4 + 2));
+        return {FrameOwner::kWorker, worker_of_hash(h)};
+      }
+      if (ip.next_header != kProtoICMPv6 || ip.l4_len < 8) return {};
+      const uint8_t type = l4[0];
       if (type == kNdNeighborAdvert) return {FrameOwner::kEveryone, 0};
       if (type != kIcmp6Unreachable && type != kIcmp6PacketTooBig && type != kIcmp6TimeExceeded) return {};
-      return tcp_owner6(l3 + kIpv6Header + 8, l3_len - kIpv6Header - 8, true);
+      return tcp_owner6(l4 + 8, ip.l4_len - 8, true);
     }
     default:
       return {};

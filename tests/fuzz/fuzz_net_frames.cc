@@ -10,6 +10,7 @@
 #include "fuzz_check.h"
 #include "net/arp.h"
 #include "net/ethernet.h"
+#include "net/flow_steering.h"
 #include "net/icmp.h"
 #include "net/icmpv6.h"
 #include "net/ipv4_host.h"
@@ -78,6 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   actions6.clear();
   neighbors4.tick(now_ms, actions4);
   neighbors6.tick(now_ms, actions6);
+
+  // Which worker owns the frame, when three share the port: reads only frame[0, size), and
+  // names a worker that exists.
+  static const FlowSteering steering(3, 128);
+  const Steering st = steering.steer(data, size);
+  CHECK(st.owner != FrameOwner::kWorker || st.worker < 3);
 
   std::memcpy(frame, data, size);
   const RxResult r4 = host4.receive(frame, size, now_ms, neighbors4, actions4);

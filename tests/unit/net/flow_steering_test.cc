@@ -150,6 +150,26 @@ TEST(FlowSteering, ATcpSegmentBelongsToTheWorkerItsHashNames) {
   EXPECT_EQ(st6.worker, s.worker_of_hash(s.hash6(up6, ours6, 853, 40001)));
 }
 
+TEST(FlowSteering, AnIpv6SegmentBehindExtensionHeadersBelongsToItsConnectionsOwner) {
+  const FlowSteering s(4, 128);
+  const Ipv6Addr up6 = v6("2001:db8::53"), ours6 = v6("2001:db8::1");
+  for (uint16_t port = 41000; port < 41040; ++port) {
+    const std::vector<uint8_t> plain = tcp6_frame(up6, ours6, 853, port);
+    // The same segment behind a hop-by-hop and a destination options header (8 bytes each).
+    std::vector<uint8_t> f(plain.begin(), plain.begin() + kEthHeader + kIpv6Header);
+    const uint8_t hop_by_hop[8] = {60, 0, 1, 4, 0, 0, 0, 0};   // next: dest options; PadN
+    const uint8_t dest_opts[8] = {kProtoTCP, 0, 1, 4, 0, 0, 0, 0};
+    f.insert(f.end(), hop_by_hop, hop_by_hop + 8);
+    f.insert(f.end(), dest_opts, dest_opts + 8);
+    f.insert(f.end(), plain.begin() + kEthHeader + kIpv6Header, plain.end());
+    f[kEthHeader + 6] = 0;  // next header: hop-by-hop
+    util::store_be16(f.data() + kEthHeader + 4, static_cast<uint16_t>(f.size() - kEthHeader - kIpv6Header));
+    const Steering a = s.steer(plain.data(), plain.size()), b = s.steer(f.data(), f.size());
+    ASSERT_EQ(b.owner, FrameOwner::kWorker);
+    EXPECT_EQ(b.worker, a.worker);
+  }
+}
+
 TEST(FlowSteering, PortsChosenForAWorkerBringTheirRepliesToIt) {
   const FlowSteering s(3, 128);
   const Ipv6Addr up6 = v6("2001:db8::53"), ours6 = v6("2001:db8::1");
