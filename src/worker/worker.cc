@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "dns/builder.h"
 #include "dns/message.h"
@@ -41,6 +42,8 @@ net::IpAddr ip6(const net::Ipv6Addr& a) {
   r.v6addr = a;
   return r;
 }
+net::IpAddr ip_addr(uint32_t a) { return ip4(a); }
+net::IpAddr ip_addr(const net::Ipv6Addr& a) { return ip6(a); }
 
 }  // namespace
 
@@ -205,6 +208,9 @@ class Worker::Impl {
   }
 
   void receive(uint64_t handle, uint64_t now_us, size_t port);
+  // The rest of receive() for one family's frames (ARP goes with IPv4).
+  template <bool kV6>
+  void receive_ip(Iface& p, uint32_t net, uint64_t handle, const net::MacAddr& from);
   void poll(uint64_t now_us);
   void announce(uint64_t now_us);
 
@@ -626,70 +632,60 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
   now_us_ = now_us;
   ++stats_.frames_in;
   Iface& p = *ifaces_[port];
+  const uint8_t* frame = p.io.data(handle);
+  net::EthFrame eth;
+  if (net::parse_ethernet(frame, p.io.length(handle), &eth) != net::Drop::kNone) {
+    ++stats_.frames_dropped;
+    p.io.release(handle);
+    return;
+  }
+  if (eth.ethertype == net::kEtherIPv6) {
+    receive_ip<true>(p, static_cast<uint32_t>(port * 2 + 1), handle, eth.src);
+  } else {
+    receive_ip<false>(p, static_cast<uint32_t>(port * 2), handle, eth.src);  // IPv4 and ARP
+  }
+}
+
+template <bool kV6>
+void Worker::Impl::receive_ip(Iface& p, uint32_t net, uint64_t handle, const net::MacAddr& from) {
+  if (!(kV6 ? p.config.has_ipv6 : p.config.has_ipv4)) {
+    ++stats_.frames_dropped;
+    p.io.release(handle);
+    return;
+  }
   uint8_t* frame = p.io.data(handle);
   const size_t len = p.io.length(handle);
-  net::EthFrame eth;
-  if (net::parse_ethernet(frame, len, &eth) != net::Drop::kNone) {
-    ++stats_.frames_dropped;
-    p.io.release(handle);
-    return;
-  }
-  const uint64_t now_ms = millis(now_us);
-  const uint32_t net4 = static_cast<uint32_t>(port * 2), net6 = net4 + 1;
+  const uint64_t now_ms = millis(now_us_);
   const PacketIo::RxChecksums sums = p.io.rx_checksums(handle);
-  if (eth.ethertype == net::kEtherIPv6) {
-    if (!p.config.has_ipv6) {
-      ++stats_.frames_dropped;
-      p.io.release(handle);
-      return;
+  // IPv6 has no header checksum: the device's word on the UDP/TCP one is enough.
+  const bool verified = sums.l4_good && (kV6 || sums.ip_good);
+  const auto r = [&] {
+    if constexpr (kV6) {
+      return p.host6.receive(frame, len, now_ms, p.neighbors6, p.actions6, verified);
+    } else {
+      return p.host4.receive(frame, len, now_ms, p.neighbors4, p.actions4, verified);
     }
-    const net::Rx6Result r = p.host6.receive(frame, len, now_ms, p.neighbors6, p.actions6, sums.l4_good);
-    switch (r.kind) {
-      case net::RxKind::kReplyInPlace:
-        transmit(p, handle, r.reply_len);
-        handle = 0;
-        break;
-      case net::RxKind::kUdp:
-        udp_query(net6, eth.src, ip6(r.src), ip6(r.dst), r.src_port, r.dst_port, frame + r.payload_offset,
-                  r.payload_len);
-        break;
-      case net::RxKind::kTcp:
-        p.tcp6.input(r.src, frame + r.l4_offset, r.l4_len, now_us, sums.l4_good);
-        break;
-      case net::RxKind::kIcmpError:
-        p.tcp6.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
-        break;
-      case net::RxKind::kDropped:
-        ++stats_.frames_dropped;
-        break;
-      case net::RxKind::kConsumed:
-        break;
-    }
-    if (handle != 0) p.io.release(handle);
-    run_actions6(p);
-    return;
-  }
-  if (!p.config.has_ipv4) {
-    ++stats_.frames_dropped;
-    p.io.release(handle);
-    return;
-  }
-  const bool verified4 = sums.ip_good && sums.l4_good;
-  const net::RxResult r = p.host4.receive(frame, len, now_ms, p.neighbors4, p.actions4, verified4);
+  }();
+  const auto [src, dst] = [&] {
+    if constexpr (kV6) return std::pair{r.src, r.dst}; else return std::pair{r.src_ip, r.dst_ip};
+  }();
+  auto& tcp = [&]() -> auto& {
+    if constexpr (kV6) return p.tcp6; else return p.tcp4;
+  }();
   switch (r.kind) {
     case net::RxKind::kReplyInPlace:
       transmit(p, handle, r.reply_len);
       handle = 0;
       break;
     case net::RxKind::kUdp:
-      udp_query(net4, eth.src, ip4(r.src_ip), ip4(r.dst_ip), r.src_port, r.dst_port, frame + r.payload_offset,
+      udp_query(net, from, ip_addr(src), ip_addr(dst), r.src_port, r.dst_port, frame + r.payload_offset,
                 r.payload_len);
       break;
     case net::RxKind::kTcp:
-      p.tcp4.input(r.src_ip, frame + r.l4_offset, r.l4_len, now_us, verified4);
+      tcp.input(src, frame + r.l4_offset, r.l4_len, now_us_, verified);
       break;
     case net::RxKind::kIcmpError:
-      p.tcp4.icmp_error(frame + r.l4_offset, r.l4_len, now_us);
+      tcp.icmp_error(frame + r.l4_offset, r.l4_len, now_us_);
       break;
     case net::RxKind::kDropped:
       ++stats_.frames_dropped;
@@ -698,7 +694,11 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
       break;
   }
   if (handle != 0) p.io.release(handle);
-  run_actions4(p);
+  if constexpr (kV6) {
+    run_actions6(p);
+  } else {
+    run_actions4(p);
+  }
 }
 
 const ListenerConfig* Worker::Impl::listener_for(const net::IpAddr& dst, uint16_t port, bool udp) const {
