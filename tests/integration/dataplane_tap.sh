@@ -4,17 +4,27 @@
 # pseudo-header sums and takes the device's verdict on receive. The kernel on the other
 # side of the TAP device checks every checksum: clients (dig, kdig) and an unbound DoT
 # upstream there must be answered, and the kernel's checksum error counters stay at 0.
-# Needs root (exit 77 otherwise); cleans up on any exit.
+# With WORKERS 2, two workers share the TAP device's two queues: the kernel spreads flows
+# over them by its own hash (the device takes no RSS key from us), and frames reaching the
+# wrong worker are handed to their owner. Needs root (exit 77 otherwise); cleans up on any
+# exit.
 #
-#   dataplane_tap.sh PATH/TO/dotgate-dataplane
+#   dataplane_tap.sh PATH/TO/dotgate-dataplane [WORKERS]
 set -uo pipefail
 
 dataplane=$1
+workers=${2:-1}
+if [ "$workers" = 1 ]; then
+  placement='lcores = "1"'
+else
+  placement="lcores = \"1-$workers\"
+cpus = \"0-$(($(nproc) - 1))\""
+fi
 if [ "$(id -u)" != 0 ]; then
   echo "dataplane_tap: needs root, skipped"
   exit 77
 fi
-for tool in unbound openssl dig kdig nstat; do
+for tool in unbound openssl dig kdig nstat dpdk-telemetry.py; do
   command -v "$tool" >/dev/null || { echo "dataplane_tap: $tool missing (deploy/install-deps.sh)"; exit 1; }
 done
 dp="dgt-d-$$"
@@ -63,7 +73,7 @@ EOF
 } >"$work/unbound.conf"
 cat >"$work/dp.toml" <<EOF
 [dataplane]
-lcores = "1"
+$placement
 main_lcore = 0
 file_prefix = "$prefix"
 eal_args = ["--no-huge", "-m", "256"]
@@ -139,6 +149,20 @@ dot() {
     n31.example.test A | tee /dev/stderr | grep -qx 198.51.100.31
 }
 check "DoT client answered" dot
+if [ "$workers" != 1 ]; then
+  spread() {
+    sleep 0.5  # the workers publish their counters every 100 ms
+    echo /dotgate/workers | ip netns exec "$dp" dpdk-telemetry.py -f "$prefix" 2>/dev/null | tail -1 |
+      /usr/bin/python3 -c "
+import json, sys
+w = json.load(sys.stdin)['/dotgate/workers']
+for k, v in sorted(w.items()):
+    print(k, {f: v[f] for f in ('queries', 'tcp_connections_opened', 'handoff_passed', 'handoff_taken_in')})
+assert len(w) == $workers and all(v['tcp_connections_opened'] > 0 for v in w.values()), 'a worker without connections'
+assert sum(v['handoff_passed'] for v in w.values()) > 0, 'nothing handed off'"
+  }
+  check "$workers workers: connections on each, frames handed to their owner" spread
+fi
 no_errors() {
   ip netns exec "$dp" nstat -az >"$work/nstat"
   grep -E 'TcpInCsumErrors|UdpInCsumErrors|IpInHdrErrors|TcpInSegs|UdpInDatagrams' "$work/nstat"
