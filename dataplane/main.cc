@@ -342,6 +342,13 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
     const std::string key = std::string("answers_") + kRcodes[r];
     rte_tel_data_add_dict_u64(d, key.c_str(), sum([r](const WorkerSnapshot& w) { return w.stats.rcode[r]; }));
   }
+  // Drops by reason (src/net/drops.h names), those that happened.
+  for (size_t r = 1; r < net::kDropCount; ++r) {
+    const uint64_t n = sum([r](const WorkerSnapshot& w) { return w.stats.drops[r]; });
+    if (n != 0) {
+      rte_tel_data_add_dict_u64(d, ("drop_" + std::string(net::to_string(static_cast<net::Drop>(r)))).c_str(), n);
+    }
+  }
   rte_tel_data_add_dict_u64(d, "tcp_connections_opened",
                             sum([](const WorkerSnapshot& w) { return w.tcp4.opened + w.tcp6.opened; }));
   rte_tel_data_add_dict_u64(d, "tcp_retransmits",

@@ -634,8 +634,9 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
   Iface& p = *ifaces_[port];
   const uint8_t* frame = p.io.data(handle);
   net::EthFrame eth;
-  if (net::parse_ethernet(frame, p.io.length(handle), &eth) != net::Drop::kNone) {
+  if (const net::Drop d = net::parse_ethernet(frame, p.io.length(handle), &eth); d != net::Drop::kNone) {
     ++stats_.frames_dropped;
+    ++stats_.drops[static_cast<size_t>(d)];
     p.io.release(handle);
     return;
   }
@@ -648,8 +649,9 @@ void Worker::Impl::receive(uint64_t handle, uint64_t now_us, size_t port) {
 
 template <bool kV6>
 void Worker::Impl::receive_ip(Iface& p, uint32_t net, uint64_t handle, const net::MacAddr& from) {
-  if (!(kV6 ? p.config.has_ipv6 : p.config.has_ipv4)) {
+  if (!(kV6 ? p.config.has_ipv6 : p.config.has_ipv4)) {  // a family this port does not speak
     ++stats_.frames_dropped;
+    ++stats_.drops[static_cast<size_t>(net::Drop::kEthUnknownType)];
     p.io.release(handle);
     return;
   }
@@ -682,13 +684,17 @@ void Worker::Impl::receive_ip(Iface& p, uint32_t net, uint64_t handle, const net
                 r.payload_len);
       break;
     case net::RxKind::kTcp:
-      tcp.input(src, frame + r.l4_offset, r.l4_len, now_us_, verified);
+      if (const net::Drop d = tcp.input(src, frame + r.l4_offset, r.l4_len, now_us_, verified); d != net::Drop::kNone) {
+        ++stats_.frames_dropped;
+        ++stats_.drops[static_cast<size_t>(d)];
+      }
       break;
     case net::RxKind::kIcmpError:
       tcp.icmp_error(frame + r.l4_offset, r.l4_len, now_us_);
       break;
     case net::RxKind::kDropped:
       ++stats_.frames_dropped;
+      ++stats_.drops[static_cast<size_t>(r.drop)];
       break;
     case net::RxKind::kConsumed:
       break;

@@ -25,6 +25,7 @@
 #include "cache/cache.h"
 #include "config/config.h"
 #include "net/addr_text.h"
+#include "net/drops.h"
 #include "net/flow_steering.h"
 #include "net/ipv4_host.h"
 #include "net/ipv6_host.h"
@@ -98,7 +99,8 @@ struct WorkerConfig : PortConfig {
 struct WorkerStats {
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
-  uint64_t frames_dropped = 0;    // by the hosts (src/net/drops.h reasons)
+  uint64_t frames_dropped = 0;    // by the hosts and TCP engines; by reason in drops
+  uint64_t drops[net::kDropCount] = {};  // indexed by net::Drop (src/net/drops.h)
   uint64_t tx_no_buffer = 0;      // a reply or segment lost for want of a buffer
   uint64_t queries_udp = 0;
   uint64_t queries_tcp = 0;

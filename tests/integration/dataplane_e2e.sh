@@ -295,7 +295,14 @@ counted_drops() {
   dropped=$(stat frames_dropped)
   malformed=$(stat malformed)
   echo "frames_dropped=$dropped malformed=$malformed"
-  [ "$dropped" -gt 100 ] && [ "$malformed" -gt 100 ]
+  [ "$dropped" -gt 100 ] && [ "$malformed" -gt 100 ] || return 1
+  # Every dropped frame has its reason.
+  telemetry /dotgate/stats | /usr/bin/python3 -c "
+import json, sys
+s = json.load(sys.stdin)['/dotgate/stats']
+reasons = {k: v for k, v in s.items() if k.startswith('drop_')}
+print(reasons)
+assert len(reasons) >= 3 and sum(reasons.values()) == s['frames_dropped'], 'drops without a reason'"
 }
 check "telemetry: the garbage was counted (frames dropped, malformed queries)" counted_drops
 upstreams_tls() {
