@@ -54,6 +54,10 @@ class CipherStream {
   virtual size_t send(const uint8_t* data, size_t len) = 0;
   // The peer closed its direction (TCP FIN) and everything before it was received.
   virtual bool ended() const = 0;
+  // False only when receive() would return 0 now (nothing received and not yet taken).
+  // Lets a session answer "no input yet" without a call into OpenSSL; a stream that cannot
+  // tell keeps the default, and every read goes to OpenSSL.
+  virtual bool has_input() const { return true; }
 };
 
 enum class TlsState : uint8_t {
@@ -146,6 +150,7 @@ class TlsSession {
   bool chain_matches_pin(X509_STORE_CTX* store) const;
 
   SSL* ssl_ = nullptr;
+  CipherStream* stream_ = nullptr;
   ClientContext* client_ = nullptr;  // null for server sessions
   uint32_t upstream_key_ = 0;
   std::string auth_id_;  // name and pins, the key a stored session is offered under

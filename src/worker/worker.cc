@@ -76,6 +76,9 @@ class Worker::Impl {
       return v6_ ? w_.tcp6_.send(c_, data, len, w_.now_us_) : w_.tcp4_.send(c_, data, len, w_.now_us_);
     }
     bool ended() const override { return v6_ ? w_.tcp6_.peer_closed(c_) : w_.tcp4_.peer_closed(c_); }
+    bool has_input() const override {
+      return (v6_ ? w_.tcp6_.received_bytes(c_) : w_.tcp4_.received_bytes(c_)) != 0;
+    }
 
    private:
     Impl& w_;

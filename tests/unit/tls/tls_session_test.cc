@@ -170,6 +170,68 @@ TEST_F(TlsSessionTest, ReleaseBuffersWhenIdle) {
   exchange(*link, 3);  // and they come back when needed
 }
 
+TEST_F(TlsSessionTest, ReadWithNoInputDoesNotAskTheStream) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  uint8_t buf[256];
+  size_t got = 1;
+  // A stream that tells it has nothing: the session answers without OpenSSL reading it.
+  const uint64_t calls = link->client.end.receive_calls;
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  EXPECT_EQ(got, 0u);
+  EXPECT_EQ(link->client.end.receive_calls, calls);
+  // One that cannot tell (the default) is read, and has nothing either.
+  link->client.end.tells_input = false;
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  EXPECT_EQ(link->client.end.receive_calls, calls + 1);
+  link->client.end.tells_input = true;
+  exchange(*link, 4);
+}
+
+TEST_F(TlsSessionTest, PlaintextLeftInOpenSslIsReadWithNoStreamInput) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  const std::vector<uint8_t> a = message(300, 3);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  link->client.end.round();
+  // A buffer smaller than the record: the rest stays in OpenSSL, the stream is empty.
+  std::vector<uint8_t> got_all;
+  uint8_t buf[64];
+  size_t got = 0;
+  while (link->client.session->read(buf, sizeof buf, &got) == TlsResult::kDone) {
+    got_all.insert(got_all.end(), buf, buf + got);
+  }
+  EXPECT_TRUE(link->client.end.inbox.empty());
+  EXPECT_EQ(got_all, a);
+}
+
+TEST_F(TlsSessionTest, KeyUpdateRequestedByThePeer) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  // The server updates its keys and asks the client to update too. OpenSSL 3.0 queues the
+  // client's own KeyUpdate for its next write, so reads in between find nothing to do.
+  ASSERT_EQ(SSL_key_update(link->server.session->native(), SSL_KEY_UPDATE_REQUESTED), 1);
+  const std::vector<uint8_t> a = message(40, 4);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  link->client.end.round();
+  uint8_t buf[256];
+  size_t got = 0;
+  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  exchange(*link, 3);  // the client's KeyUpdate goes out ahead of its first query
+  EXPECT_EQ(link->server.session->state(), TlsState::kEstablished);
+  EXPECT_EQ(link->client.session->state(), TlsState::kEstablished);
+}
+
 TEST_F(TlsSessionTest, CloseNotifyBothWays) {
   auto cc = client_context();
   auto sc = server_context();
