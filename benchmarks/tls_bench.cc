@@ -4,7 +4,9 @@
 //     and encrypt a query padded to 128 bytes, decrypt and reassemble a ~200-byte answer;
 //     also bursts of 32 queries coalesced into one record;
 //   - full server handshakes (ECDSA P-256 certificate, X25519) and resumed ones (TLS 1.3
-//     ticket, psk_dhe_ke), the server's work only: SSL_new, its handshake calls, SSL_free;
+//     ticket, psk_dhe_ke), the server's work only: the session's creation (an SSL the
+//     context kept from a finished connection, or SSL_new), its handshake calls, its
+//     destruction (SSL_clear for reuse, or SSL_free); the *NewSsl variants never reuse;
 //   - bytes held by an idle established session, counted through CRYPTO_set_mem_functions
 //     (installed in main, before any other OpenSSL call, in this binary only).
 //   build/release/benchmarks/tls_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -130,7 +132,7 @@ struct World {
   LibraryContext client_lib = new_library_context(), server_lib = new_library_context();
   std::unique_ptr<ClientContext> client;
   std::unique_ptr<ServerContext> server;
-  World() {
+  explicit World(uint32_t spare_ssl_objects = ServerConfig{}.spare_ssl_objects) {
     ProtocolConfig p;
     p.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256";
     p.groups = "X25519";
@@ -142,6 +144,7 @@ struct World {
     s.protocol = p;
     s.certificate_chain_file = creds.chain;
     s.private_key_file = creds.key;
+    s.spare_ssl_objects = spare_ssl_objects;
     server = must(ServerContext::create(s, server_lib.get(), 0));
   }
   ClientAuth auth() const { return ClientAuth{"", {creds.pin}}; }
@@ -307,8 +310,8 @@ BENCHMARK(BM_ForwardBurst32)->Arg(0)->Arg(1)->UseManualTime();
 
 // --- (b, c) server handshakes ------------------------------------------------------------
 
-void handshakes(benchmark::State& state, bool resume) {
-  World w;
+void handshakes(benchmark::State& state, bool resume, bool reuse_ssl = true) {
+  World w(reuse_ssl ? ServerConfig{}.spare_ssl_objects : 0);
   {  // a first connection leaves a ticket behind for the resumed runs
     Pair first(w);
     first.establish();
@@ -366,8 +369,14 @@ void handshakes(benchmark::State& state, bool resume) {
 
 void BM_ServerFullHandshake(benchmark::State& state) { handshakes(state, false); }
 void BM_ServerResumedHandshake(benchmark::State& state) { handshakes(state, true); }
+// The same with every server session on a new SSL (SSL_new, SSL_free), as before the
+// context kept finished connections' SSL objects for reuse.
+void BM_ServerFullHandshakeNewSsl(benchmark::State& state) { handshakes(state, false, false); }
+void BM_ServerResumedHandshakeNewSsl(benchmark::State& state) { handshakes(state, true, false); }
 BENCHMARK(BM_ServerFullHandshake)->UseManualTime();
 BENCHMARK(BM_ServerResumedHandshake)->UseManualTime();
+BENCHMARK(BM_ServerFullHandshakeNewSsl)->UseManualTime();
+BENCHMARK(BM_ServerResumedHandshakeNewSsl)->UseManualTime();
 
 // --- (d) idle sessions -------------------------------------------------------------------
 
@@ -388,7 +397,7 @@ BENCHMARK(BM_ServerSessionNewFree);
 // allocations, by malloc_usable_size; the TlsSession objects themselves are not in it).
 // Arg: 1 = the sessions released their record buffers first (idle), 0 = they hold them.
 void BM_IdleSessionBytes(benchmark::State& state) {
-  World w;
+  World w(0);  // no SSL kept for reuse: freeing a server session frees all it holds
   constexpr size_t kPairs = 256;
   const std::vector<uint8_t> query = padded_query();
   for (auto _ : state) {

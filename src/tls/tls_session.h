@@ -135,13 +135,17 @@ class TlsSession {
   // session was verified under.
   std::string_view verified_name() const noexcept;
 
-  // For tests and diagnostics only (e.g. trying renegotiation).
+  // For tests and diagnostics only (e.g. trying renegotiation). A server session's SSL is
+  // reused by later sessions of its context: its options and mode are reset from the
+  // context then, anything else set through here may carry over.
   SSL* native() const noexcept { return ssl_; }
 
  private:
   TlsSession() = default;
+  // `reuse`: a cleared SSL of ctx to use instead of a new one (freed if this fails).
   static std::variant<std::unique_ptr<TlsSession>, TlsError> make(SSL_CTX* ctx, OSSL_LIB_CTX* library,
-                                                                   CipherStream& stream);
+                                                                   CipherStream& stream, SSL* reuse = nullptr);
+  bool recycle() noexcept;
   TlsResult result_of(int ret);
   TlsResult fail(std::string reason);
   static int verify_callback(int preverify_ok, X509_STORE_CTX* store);
@@ -152,6 +156,7 @@ class TlsSession {
   SSL* ssl_ = nullptr;
   CipherStream* stream_ = nullptr;
   ClientContext* client_ = nullptr;  // null for server sessions
+  std::shared_ptr<SpareSsls> spares_;  // server sessions: where the SSL goes back to
   uint32_t upstream_key_ = 0;
   std::string auth_id_;  // name and pins, the key a stored session is offered under
   ClientAuth auth_;
