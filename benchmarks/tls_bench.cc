@@ -4,7 +4,9 @@
 //     and encrypt a query padded to 128 bytes, decrypt and reassemble a ~200-byte answer;
 //     also bursts of 32 queries coalesced into one record;
 //   - full server handshakes (ECDSA P-256 certificate, X25519) and resumed ones (TLS 1.3
-//     ticket, psk_dhe_ke), the server's work only: SSL_new, its handshake calls, SSL_free;
+//     ticket, psk_dhe_ke), the server's work only: the session's creation (an SSL the
+//     context kept from a finished connection, or SSL_new), its handshake calls, its
+//     destruction (SSL_clear for reuse, or SSL_free); the *NewSsl variants never reuse;
 //   - bytes held by an idle established session, counted through CRYPTO_set_mem_functions
 //     (installed in main, before any other OpenSSL call, in this binary only).
 //   build/release/benchmarks/tls_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -130,7 +132,7 @@ struct World {
   LibraryContext client_lib = new_library_context(), server_lib = new_library_context();
   std::unique_ptr<ClientContext> client;
   std::unique_ptr<ServerContext> server;
-  World() {
+  explicit World(uint32_t spare_ssl_objects = ServerConfig{}.spare_ssl_objects) {
     ProtocolConfig p;
     p.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256";
     p.groups = "X25519";
@@ -142,6 +144,7 @@ struct World {
     s.protocol = p;
     s.certificate_chain_file = creds.chain;
     s.private_key_file = creds.key;
+    s.spare_ssl_objects = spare_ssl_objects;
     server = must(ServerContext::create(s, server_lib.get(), 0));
   }
   ClientAuth auth() const { return ClientAuth{"", {creds.pin}}; }
@@ -173,6 +176,10 @@ struct Stream : CipherStream {
     return len;
   }
   bool ended() const override { return false; }
+  // As the dataplane's TCP stream does (its receive buffer's fill); false: a stream that
+  // cannot tell, so every read goes to OpenSSL (BM_ForwardOneQueryOpaqueStream).
+  bool tells_input = true;
+  bool has_input() const override { return !tells_input || in->size() != 0; }
 };
 
 // A client (the appliance, toward an upstream) and a server (the upstream) joined.
@@ -229,10 +236,12 @@ std::vector<uint8_t> padded_query() {
 // Each benchmark iteration forwards `burst` queries and takes in their `burst` answers;
 // the upstream's side (decrypting the queries, encrypting the answers, each answer its
 // own record unless `answers_coalesced`) runs untimed between iterations.
-void forward(benchmark::State& state, size_t burst, bool answers_coalesced, bool release_per_record) {
+void forward(benchmark::State& state, size_t burst, bool answers_coalesced, bool release_per_record,
+             bool stream_tells_input = true) {
   World w;
   Pair p(w);
   p.establish();
+  p.client_stream.tells_input = stream_tells_input;
   if (release_per_record) {  // what SSL_MODE_RELEASE_BUFFERS would cost (not what we do)
     SSL_set_mode(p.client->native(), SSL_MODE_RELEASE_BUFFERS);
     SSL_set_mode(p.server->native(), SSL_MODE_RELEASE_BUFFERS);
@@ -290,16 +299,19 @@ void forward(benchmark::State& state, size_t burst, bool answers_coalesced, bool
 
 void BM_ForwardOneQuery(benchmark::State& state) { forward(state, 1, false, false); }
 void BM_ForwardOneQueryReleasePerRecord(benchmark::State& state) { forward(state, 1, false, true); }
+// The stream cannot say it is empty: the read that finds nothing goes through OpenSSL.
+void BM_ForwardOneQueryOpaqueStream(benchmark::State& state) { forward(state, 1, false, false, false); }
 // Arg: 0 = the upstream answers each query in its own record, 1 = in one record.
 void BM_ForwardBurst32(benchmark::State& state) { forward(state, 32, state.range(0) != 0, false); }
 BENCHMARK(BM_ForwardOneQuery)->UseManualTime();
 BENCHMARK(BM_ForwardOneQueryReleasePerRecord)->UseManualTime();
+BENCHMARK(BM_ForwardOneQueryOpaqueStream)->UseManualTime();
 BENCHMARK(BM_ForwardBurst32)->Arg(0)->Arg(1)->UseManualTime();
 
 // --- (b, c) server handshakes ------------------------------------------------------------
 
-void handshakes(benchmark::State& state, bool resume) {
-  World w;
+void handshakes(benchmark::State& state, bool resume, bool reuse_ssl = true) {
+  World w(reuse_ssl ? ServerConfig{}.spare_ssl_objects : 0);
   {  // a first connection leaves a ticket behind for the resumed runs
     Pair first(w);
     first.establish();
@@ -357,8 +369,14 @@ void handshakes(benchmark::State& state, bool resume) {
 
 void BM_ServerFullHandshake(benchmark::State& state) { handshakes(state, false); }
 void BM_ServerResumedHandshake(benchmark::State& state) { handshakes(state, true); }
+// The same with every server session on a new SSL (SSL_new, SSL_free), as before the
+// context kept finished connections' SSL objects for reuse.
+void BM_ServerFullHandshakeNewSsl(benchmark::State& state) { handshakes(state, false, false); }
+void BM_ServerResumedHandshakeNewSsl(benchmark::State& state) { handshakes(state, true, false); }
 BENCHMARK(BM_ServerFullHandshake)->UseManualTime();
 BENCHMARK(BM_ServerResumedHandshake)->UseManualTime();
+BENCHMARK(BM_ServerFullHandshakeNewSsl)->UseManualTime();
+BENCHMARK(BM_ServerResumedHandshakeNewSsl)->UseManualTime();
 
 // --- (d) idle sessions -------------------------------------------------------------------
 
@@ -379,7 +397,7 @@ BENCHMARK(BM_ServerSessionNewFree);
 // allocations, by malloc_usable_size; the TlsSession objects themselves are not in it).
 // Arg: 1 = the sessions released their record buffers first (idle), 0 = they hold them.
 void BM_IdleSessionBytes(benchmark::State& state) {
-  World w;
+  World w(0);  // no SSL kept for reuse: freeing a server session frees all it holds
   constexpr size_t kPairs = 256;
   const std::vector<uint8_t> query = padded_query();
   for (auto _ : state) {

@@ -1071,6 +1071,12 @@ bool BasicTcpEngine<F>::peer_closed(TcpConn c) const {
 }
 
 template <class F>
+size_t BasicTcpEngine<F>::received_bytes(TcpConn c) const {
+  const Tcb& t = tcbs_[c];
+  return t.in_use ? t.rcvbuf.size() : 0;
+}
+
+template <class F>
 void BasicTcpEngine<F>::close(TcpConn c, uint64_t now_us) {
   Tcb& t = tcbs_[c];
   if (!t.in_use || t.fin_pending) return;

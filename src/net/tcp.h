@@ -187,6 +187,7 @@ class BasicTcpEngine {
   size_t send(TcpConn c, const uint8_t* data, size_t len, uint64_t now_us);
   size_t receive(TcpConn c, uint8_t* out, size_t cap, uint64_t now_us);  // bytes read
   bool peer_closed(TcpConn c) const;  // the peer's FIN was received and all data read
+  size_t received_bytes(TcpConn c) const;  // received in order, not yet read by receive()
   void close(TcpConn c, uint64_t now_us);  // send FIN after the queued data
   void abort(TcpConn c);                   // send RST and forget the connection
 

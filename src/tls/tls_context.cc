@@ -157,6 +157,8 @@ std::variant<std::unique_ptr<ServerContext>, TlsError> ServerContext::create(con
   std::unique_ptr<ServerContext> s(new ServerContext());
   s->library_ = library;
   s->rotation_us_ = config.ticket_key_rotation_us;
+  s->spares_->max = config.spare_ssl_objects;
+  s->spares_->ssl.reserve(config.spare_ssl_objects);
   s->ctx_ = SSL_CTX_new_ex(library, nullptr, TLS_server_method());
   if (!s->ctx_) return failure("cannot create the server SSL_CTX");
   if (auto r = apply_protocol(s->ctx_, config.protocol); std::holds_alternative<TlsError>(r)) {
@@ -193,7 +195,16 @@ std::variant<std::unique_ptr<ServerContext>, TlsError> ServerContext::create(con
   return s;
 }
 
+SpareSsls::~SpareSsls() { clear(); }
+
+void SpareSsls::clear() noexcept {
+  for (SSL* s : ssl) SSL_free(s);
+  ssl.clear();
+}
+
 ServerContext::~ServerContext() {
+  spares_->clear();
+  spares_->open = false;
   OPENSSL_cleanse(&current_, sizeof current_);
   OPENSSL_cleanse(&previous_, sizeof previous_);
   EVP_CIPHER_free(ticket_cipher_);

@@ -115,6 +115,23 @@ struct ServerConfig {
   // on explicit rotate_ticket_key() calls.
   uint64_t ticket_key_rotation_us = 12ull * 3600 * 1'000'000;
   uint32_t tickets_per_handshake = 1;  // TLS 1.3 NewSessionTicket messages (OpenSSL sends 2)
+  // SSL objects of finished client connections kept (cleared, without record buffers) for
+  // the next ones, instead of SSL_free now and SSL_new then. 0: none kept.
+  uint32_t spare_ssl_objects = 32;
+};
+
+// The SSL objects a ServerContext keeps for reuse (tls_session.cc takes and returns them).
+// Shared with the sessions, so a session that outlives its context frees its SSL instead
+// of returning it.
+struct SpareSsls {
+  std::vector<SSL*> ssl;
+  size_t max = 0;
+  bool open = true;  // false once the context is gone
+  SpareSsls() = default;
+  SpareSsls(const SpareSsls&) = delete;
+  SpareSsls& operator=(const SpareSsls&) = delete;
+  ~SpareSsls();
+  void clear() noexcept;  // frees every kept SSL
 };
 
 // The server context for DoT clients: certificate and key, ALPN "dot" (clients that send no
@@ -142,6 +159,10 @@ class ServerContext {
   void advance(uint64_t now_us);
   uint64_t ticket_key_rotations() const noexcept { return rotations_; }
 
+  // SSL objects kept for the next sessions (ServerConfig::spare_ssl_objects at most).
+  size_t spare_ssl_objects() const noexcept { return spares_->ssl.size(); }
+  const std::shared_ptr<SpareSsls>& spares() const noexcept { return spares_; }  // for TlsSession
+
  private:
   ServerContext() = default;
   struct TicketKey {
@@ -162,6 +183,7 @@ class ServerContext {
   uint64_t rotation_us_ = 0;
   uint64_t last_rotation_us_ = 0;
   uint64_t rotations_ = 0;
+  std::shared_ptr<SpareSsls> spares_ = std::make_shared<SpareSsls>();
 };
 
 }  // namespace dotgate::tls

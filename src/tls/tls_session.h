@@ -54,6 +54,10 @@ class CipherStream {
   virtual size_t send(const uint8_t* data, size_t len) = 0;
   // The peer closed its direction (TCP FIN) and everything before it was received.
   virtual bool ended() const = 0;
+  // False only when receive() would return 0 now (nothing received and not yet taken).
+  // Lets a session answer "no input yet" without a call into OpenSSL; a stream that cannot
+  // tell keeps the default, and every read goes to OpenSSL.
+  virtual bool has_input() const { return true; }
 };
 
 enum class TlsState : uint8_t {
@@ -131,13 +135,17 @@ class TlsSession {
   // session was verified under.
   std::string_view verified_name() const noexcept;
 
-  // For tests and diagnostics only (e.g. trying renegotiation).
+  // For tests and diagnostics only (e.g. trying renegotiation). A server session's SSL is
+  // reused by later sessions of its context: its options and mode are reset from the
+  // context then, anything else set through here may carry over.
   SSL* native() const noexcept { return ssl_; }
 
  private:
   TlsSession() = default;
+  // `reuse`: a cleared SSL of ctx to use instead of a new one (freed if this fails).
   static std::variant<std::unique_ptr<TlsSession>, TlsError> make(SSL_CTX* ctx, OSSL_LIB_CTX* library,
-                                                                   CipherStream& stream);
+                                                                   CipherStream& stream, SSL* reuse = nullptr);
+  bool recycle() noexcept;
   TlsResult result_of(int ret);
   TlsResult fail(std::string reason);
   static int verify_callback(int preverify_ok, X509_STORE_CTX* store);
@@ -146,7 +154,9 @@ class TlsSession {
   bool chain_matches_pin(X509_STORE_CTX* store) const;
 
   SSL* ssl_ = nullptr;
+  CipherStream* stream_ = nullptr;
   ClientContext* client_ = nullptr;  // null for server sessions
+  std::shared_ptr<SpareSsls> spares_;  // server sessions: where the SSL goes back to
   uint32_t upstream_key_ = 0;
   std::string auth_id_;  // name and pins, the key a stored session is offered under
   ClientAuth auth_;

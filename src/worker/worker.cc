@@ -75,6 +75,7 @@ class Worker::Impl {
     size_t receive(uint8_t* out, size_t cap) override { return w_.tcp_receive(net_, c_, out, cap); }
     size_t send(const uint8_t* data, size_t len) override { return w_.tcp_send(net_, c_, data, len); }
     bool ended() const override { return w_.tcp_peer_closed(net_, c_); }
+    bool has_input() const override { return w_.tcp_received_bytes(net_, c_) != 0; }
 
    private:
     Impl& w_;
@@ -197,6 +198,10 @@ class Worker::Impl {
   size_t tcp_send(uint32_t net, net::TcpConn c, const uint8_t* data, size_t len) {
     Iface& p = iface(net);
     return is_v6(net) ? p.tcp6.send(c, data, len, now_us_) : p.tcp4.send(c, data, len, now_us_);
+  }
+  size_t tcp_received_bytes(uint32_t net, net::TcpConn c) const {
+    const Iface& p = iface(net);
+    return is_v6(net) ? p.tcp6.received_bytes(c) : p.tcp4.received_bytes(c);
   }
   bool tcp_peer_closed(uint32_t net, net::TcpConn c) const {
     const Iface& p = iface(net);

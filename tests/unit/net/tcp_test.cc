@@ -304,8 +304,16 @@ TEST(Tcp, ZeroWindowIsProbedAndTransferResumes) {
   const uint64_t segments_while_stalled = net.ea.stats().segments_out;
   net.run([] { return false; }, 65'000'000);  // probes back off up to the largest RTO, 60 s
   EXPECT_GT(net.ea.stats().segments_out, segments_while_stalled);  // window probes go on
+  const size_t held = net.eb.received_bytes(cb);  // what the closed window holds
+  EXPECT_GE(held, 16u * 1024 - 1500);
+  EXPECT_LE(held, 16u * 1024);
+  uint8_t some[100];
+  ASSERT_EQ(net.eb.receive(cb, some, sizeof some, net.now), sizeof some);
+  EXPECT_EQ(net.eb.received_bytes(cb), held - sizeof some);
+  net.b.received[cb].assign(some, some + sizeof some);
   net.b.reading = true;
   net.b.drain(cb);
+  EXPECT_EQ(net.eb.received_bytes(cb), 0u);
   ASSERT_TRUE(net.run([&] {
     feed(net.ea, ca, data, &off, net.now);
     net.b.drain(cb);

@@ -170,6 +170,68 @@ TEST_F(TlsSessionTest, ReleaseBuffersWhenIdle) {
   exchange(*link, 3);  // and they come back when needed
 }
 
+TEST_F(TlsSessionTest, ReadWithNoInputDoesNotAskTheStream) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  uint8_t buf[256];
+  size_t got = 1;
+  // A stream that tells it has nothing: the session answers without OpenSSL reading it.
+  const uint64_t calls = link->client.end.receive_calls;
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  EXPECT_EQ(got, 0u);
+  EXPECT_EQ(link->client.end.receive_calls, calls);
+  // One that cannot tell (the default) is read, and has nothing either.
+  link->client.end.tells_input = false;
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  EXPECT_EQ(link->client.end.receive_calls, calls + 1);
+  link->client.end.tells_input = true;
+  exchange(*link, 4);
+}
+
+TEST_F(TlsSessionTest, PlaintextLeftInOpenSslIsReadWithNoStreamInput) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  const std::vector<uint8_t> a = message(300, 3);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  link->client.end.round();
+  // A buffer smaller than the record: the rest stays in OpenSSL, the stream is empty.
+  std::vector<uint8_t> got_all;
+  uint8_t buf[64];
+  size_t got = 0;
+  while (link->client.session->read(buf, sizeof buf, &got) == TlsResult::kDone) {
+    got_all.insert(got_all.end(), buf, buf + got);
+  }
+  EXPECT_TRUE(link->client.end.inbox.empty());
+  EXPECT_EQ(got_all, a);
+}
+
+TEST_F(TlsSessionTest, KeyUpdateRequestedByThePeer) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  // The server updates its keys and asks the client to update too. OpenSSL 3.0 queues the
+  // client's own KeyUpdate for its next write, so reads in between find nothing to do.
+  ASSERT_EQ(SSL_key_update(link->server.session->native(), SSL_KEY_UPDATE_REQUESTED), 1);
+  const std::vector<uint8_t> a = message(40, 4);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  link->client.end.round();
+  uint8_t buf[256];
+  size_t got = 0;
+  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  exchange(*link, 3);  // the client's KeyUpdate goes out ahead of its first query
+  EXPECT_EQ(link->server.session->state(), TlsState::kEstablished);
+  EXPECT_EQ(link->client.session->state(), TlsState::kEstablished);
+}
+
 TEST_F(TlsSessionTest, CloseNotifyBothWays) {
   auto cc = client_context();
   auto sc = server_context();
@@ -439,6 +501,136 @@ TEST_F(ResumptionTest, FailedHandshakeForgetsTheSession) {
 }
 
 // --- protocol policy ---------------------------------------------------------------------
+
+// --- server SSL objects reused --------------------------------------------------------
+
+class ReuseTest : public TlsFixture {
+ protected:
+  // A finished connection whose client and server sessions are then destroyed.
+  SSL* finished(ClientContext& cc, ServerContext& sc, const ClientAuth& auth, uint32_t key = 0) {
+    auto link = connect(cc, sc, auth, key);
+    EXPECT_TRUE(link->established()) << link->client.session->failure() << link->server.session->failure();
+    exchange(*link, 2);
+    return link->server.session->native();
+  }
+};
+
+TEST_F(ReuseTest, NextServerSessionStartsClean) {
+  auto cc = client_context();
+  auto sc = server_context();
+  EXPECT_EQ(sc->spare_ssl_objects(), 0u);
+  // A client that sends SNI, with a per-session mode set through native().
+  auto first = connect(*cc, *sc, by_name(), 1);
+  ASSERT_TRUE(first->established());
+  SSL* const used = first->server.session->native();
+  EXPECT_STREQ(SSL_get_servername(used, TLSEXT_NAMETYPE_host_name), kName);
+  SSL_set_mode(used, SSL_MODE_RELEASE_BUFFERS);
+  first.reset();
+  EXPECT_EQ(sc->spare_ssl_objects(), 1u);
+  // The next client (an address, so no SNI) gets the same SSL, and nothing of the first.
+  auto second = join(*cc, *sc, ClientAuth{kAddress, {}}, 2);
+  EXPECT_EQ(sc->spare_ssl_objects(), 0u);
+  ASSERT_EQ(second->server.session->native(), used);
+  EXPECT_EQ(SSL_get_mode(used) & SSL_MODE_RELEASE_BUFFERS, 0u);
+  EXPECT_EQ(SSL_get_session(used), nullptr);
+  EXPECT_FALSE(SSL_is_init_finished(used));
+  second->pump();
+  ASSERT_TRUE(second->established()) << second->client.session->failure();
+  EXPECT_EQ(SSL_get_servername(used, TLSEXT_NAMETYPE_host_name), nullptr);
+  EXPECT_FALSE(second->server.session->resumed());
+  EXPECT_EQ(second->server.session->alpn(), "dot");
+  exchange(*second, 3);
+  // A resumption on a reused SSL, then a full handshake on it again.
+  second.reset();
+  auto third = connect(*cc, *sc, by_name(), 1);
+  ASSERT_TRUE(third->established());
+  EXPECT_EQ(third->server.session->native(), used);
+  EXPECT_TRUE(third->server.session->resumed());
+  exchange(*third, 2);
+  third.reset();
+  cc->forget_session(1);
+  auto fourth = connect(*cc, *sc, by_name(), 1);
+  ASSERT_TRUE(fourth->established());
+  EXPECT_EQ(fourth->server.session->native(), used);
+  EXPECT_FALSE(fourth->server.session->resumed());
+  fourth.reset();
+  // The ticket the full handshake on the reused SSL issued resumes.
+  auto fifth = connect(*cc, *sc, by_name(), 1);
+  EXPECT_TRUE(fifth->server.session->resumed());
+}
+
+TEST_F(ReuseTest, ReusedSslServesTls12Too) {
+  ClientConfig config;
+  config.protocol.max_version = TlsVersion::kTls12;
+  auto cc12 = client_context(config);
+  auto cc13 = client_context();
+  auto sc = server_context();
+  SSL* const used = finished(*cc13, *sc, by_name());
+  auto link = connect(*cc12, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  EXPECT_EQ(link->server.session->native(), used);
+  EXPECT_EQ(link->server.session->version(), "TLSv1.2");
+  exchange(*link, 2);
+  link.reset();
+  link = connect(*cc13, *sc, by_name(), 5);
+  ASSERT_TRUE(link->established());
+  EXPECT_EQ(link->server.session->version(), "TLSv1.3");
+}
+
+TEST_F(ReuseTest, OnlyFinishedConnectionsAreKept) {
+  auto cc = client_context();
+  auto sc = server_context();
+  // Dropped during the handshake.
+  auto link = join(*cc, *sc, by_name());
+  link->client.step();
+  link->client.end.round();
+  link->server.end.round();
+  link->server.step();
+  EXPECT_EQ(link->server.session->state(), TlsState::kHandshaking);
+  link.reset();
+  EXPECT_EQ(sc->spare_ssl_objects(), 0u);
+  // Failed.
+  link = std::make_unique<Link>();
+  link->server.session = ok(TlsSession::server(*sc, link->server.end));
+  const std::string junk = "GET / HTTP/1.1\r\n\r\n";
+  link->server.end.inbox.assign(junk.begin(), junk.end());
+  link->server.step();
+  ASSERT_EQ(link->server.session->state(), TlsState::kFailed);
+  link.reset();
+  EXPECT_EQ(sc->spare_ssl_objects(), 0u);
+  // Closed with close_notify both ways: kept.
+  link = connect(*cc, *sc, by_name());
+  link->client.close_requested = link->server.close_requested = true;
+  link->pump();
+  EXPECT_EQ(link->server.session->state(), TlsState::kClosed);
+  link.reset();
+  EXPECT_EQ(sc->spare_ssl_objects(), 1u);
+}
+
+TEST_F(ReuseTest, AtMostTheConfiguredNumber) {
+  auto cc = client_context();
+  ServerConfig config;
+  config.spare_ssl_objects = 2;
+  auto sc = server_context(config);
+  std::vector<std::unique_ptr<Link>> links;
+  for (uint32_t i = 0; i < 4; ++i) links.push_back(connect(*cc, *sc, by_name(), i));
+  links.clear();
+  EXPECT_EQ(sc->spare_ssl_objects(), 2u);
+  config.spare_ssl_objects = 0;
+  auto none = server_context(config);
+  finished(*cc, *none, by_name());
+  EXPECT_EQ(none->spare_ssl_objects(), 0u);
+}
+
+TEST_F(ReuseTest, SessionMayOutliveItsContext) {
+  auto cc = client_context();
+  auto sc = server_context();
+  finished(*cc, *sc, by_name());  // one SSL kept
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  sc.reset();    // frees the kept SSL; the session's SSL holds its own SSL_CTX reference
+  link.reset();  // frees its SSL instead of returning it (AddressSanitizer checks)
+}
 
 class PolicyTest : public TlsFixture {};
 

@@ -189,9 +189,12 @@ struct Endpoint : CipherStream {
   size_t deliver_per_round = SIZE_MAX;  // bytes moved from in_flight to the peer's inbox per round
   size_t room = SIZE_MAX;
   bool fin = false;                // the peer's TCP FIN arrived
+  bool tells_input = true;         // has_input() says whether the inbox holds bytes
   uint64_t moved = 0;
+  uint64_t receive_calls = 0;
 
   size_t receive(uint8_t* out, size_t cap) override {
+    ++receive_calls;
     const size_t n = std::min({cap, chunk, inbox.size()});
     std::copy(inbox.begin(), inbox.begin() + static_cast<long>(n), out);
     inbox.erase(inbox.begin(), inbox.begin() + static_cast<long>(n));
@@ -206,6 +209,7 @@ struct Endpoint : CipherStream {
     return n;
   }
   bool ended() const override { return fin && inbox.empty() && in_flight.empty(); }
+  bool has_input() const override { return tells_input ? !inbox.empty() : CipherStream::has_input(); }
   // One round of the path: refills our send room and delivers what is due to us.
   void round() {
     room = room_per_round;
