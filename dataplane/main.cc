@@ -63,6 +63,7 @@ struct WorkerContext {
   uint16_t queue = 0;  // on every port; also the worker's index
   uint32_t workers = 1;
   uint64_t secret = 0;
+  const std::vector<uint8_t>* ticket_secret = nullptr;  // the same for every worker
   rte_ring* inbox = nullptr;                    // frames other workers pass to this one
   const std::vector<rte_ring*>* inboxes = nullptr;  // every worker's, by index
   const net::ImpairmentConfig* impairment = nullptr;  // on TX, for tests and the lab
@@ -203,6 +204,7 @@ int worker_main(void* arg) {
     }
     worker::WorkerConfig wc = worker::make_worker_config(*ctx.config, indexes, macs, ctx.workers, ctx.secret);
     wc.worker_index = ctx.queue;
+    wc.ticket_secret = *ctx.ticket_secret;
     wc.steering = ports[0].steering.get();
     for (size_t i = 1; i < ports.size(); ++i) wc.more_ports[i - 1].steering = ports[i].steering.get();
     w = std::make_unique<worker::Worker>(wc, io_list, now_us());
@@ -569,6 +571,9 @@ int run(int argc, char** argv) {
   static std::vector<SharedPort> ports(c.dataplane.ports.size());
   static std::array<uint8_t, RTE_MAX_ETHPORTS> port_index{};
   static std::vector<rte_ring*> inboxes;
+  // DoT session tickets: one secret for all workers, new each start.
+  static std::vector<uint8_t> ticket_secret(32);
+  for (uint8_t& b : ticket_secret) b = static_cast<uint8_t>(rd());
   size_t opened = 0;
   auto fail = [&](const std::string& why, int code = 1) {
     std::fprintf(stderr, "dotgate-dataplane: %s\n", why.c_str());
@@ -614,6 +619,7 @@ int run(int argc, char** argv) {
     ctx->queue = static_cast<uint16_t>(i);
     ctx->workers = workers;
     ctx->secret = uint64_t{rd()} << 32 | rd();
+    ctx->ticket_secret = &ticket_secret;
     ctx->impairment = impaired ? &impairment : nullptr;
     if (workers > 1) {
       // Multi-producer (any worker may pass a frame), single-consumer (its owner).

@@ -157,6 +157,7 @@ std::variant<std::unique_ptr<ServerContext>, TlsError> ServerContext::create(con
   std::unique_ptr<ServerContext> s(new ServerContext());
   s->library_ = library;
   s->rotation_us_ = config.ticket_key_rotation_us;
+  s->ticket_secret_ = config.ticket_secret;
   s->spares_->max = config.spare_ssl_objects;
   s->spares_->ssl.reserve(config.spare_ssl_objects);
   s->ctx_ = SSL_CTX_new_ex(library, nullptr, TLS_server_method());
@@ -207,20 +208,49 @@ ServerContext::~ServerContext() {
   spares_->open = false;
   OPENSSL_cleanse(&current_, sizeof current_);
   OPENSSL_cleanse(&previous_, sizeof previous_);
+  if (!ticket_secret_.empty()) OPENSSL_cleanse(ticket_secret_.data(), ticket_secret_.size());
   EVP_CIPHER_free(ticket_cipher_);
   SSL_CTX_free(ctx_);
 }
 
+bool ServerContext::derive_ticket_key(uint64_t generation, TicketKey* out) const {
+  // Three HMAC-SHA256 outputs, one per part, each keyed by the secret over a label and the
+  // generation: knowing one key (or name) tells nothing of another.
+  auto part = [&](const char* label, uint8_t* dst, size_t n) {
+    uint8_t data[32] = {};
+    const size_t label_len = std::strlen(label);
+    std::memcpy(data, label, label_len);
+    for (int i = 0; i < 8; ++i) data[label_len + static_cast<size_t>(i)] = static_cast<uint8_t>(generation >> (56 - 8 * i));
+    uint8_t mac[32];
+    size_t mac_len = 0;
+    if (EVP_Q_mac(library_, "HMAC", nullptr, "SHA256", nullptr, ticket_secret_.data(), ticket_secret_.size(), data,
+                  label_len + 8, mac, sizeof mac, &mac_len) == nullptr ||
+        mac_len < n) {
+      return false;
+    }
+    std::memcpy(dst, mac, n);
+    OPENSSL_cleanse(mac, sizeof mac);
+    return true;
+  };
+  return part("dotgate tk name", out->name.data(), out->name.size()) &&
+         part("dotgate tk aes", out->aes_key.data(), out->aes_key.size()) &&
+         part("dotgate tk hmac", out->hmac_key.data(), out->hmac_key.size());
+}
+
 bool ServerContext::rotate_ticket_key(uint64_t now_us) {
   TicketKey next;
-  if (RAND_bytes_ex(library_, next.name.data(), next.name.size(), 0) != 1 ||
-      RAND_priv_bytes_ex(library_, next.aes_key.data(), next.aes_key.size(), 0) != 1 ||
-      RAND_priv_bytes_ex(library_, next.hmac_key.data(), next.hmac_key.size(), 0) != 1) {
+  const bool made = ticket_secret_.empty()
+                        ? RAND_bytes_ex(library_, next.name.data(), next.name.size(), 0) == 1 &&
+                              RAND_priv_bytes_ex(library_, next.aes_key.data(), next.aes_key.size(), 0) == 1 &&
+                              RAND_priv_bytes_ex(library_, next.hmac_key.data(), next.hmac_key.size(), 0) == 1
+                        : derive_ticket_key(key_generation_, &next);
+  if (!made) {
     OPENSSL_cleanse(&next, sizeof next);
     ERR_clear_error();
     return false;
   }
   next.valid = true;
+  ++key_generation_;
   previous_ = current_;
   current_ = next;
   OPENSSL_cleanse(&next, sizeof next);

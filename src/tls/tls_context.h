@@ -115,6 +115,11 @@ struct ServerConfig {
   // on explicit rotate_ticket_key() calls.
   uint64_t ticket_key_rotation_us = 12ull * 3600 * 1'000'000;
   uint32_t tickets_per_handshake = 1;  // TLS 1.3 NewSessionTicket messages (OpenSSL sends 2)
+  // Ticket keys derived from this secret (HMAC-SHA256 of the key's generation) instead of
+  // drawn at random: contexts given the same secret make the same keys in the same order,
+  // so the workers of one process resume each other's tickets (a client's next connection
+  // may land on another worker). Empty: random keys, this context's alone.
+  std::vector<uint8_t> ticket_secret;
   // SSL objects of finished client connections kept (cleared, without record buffers) for
   // the next ones, instead of SSL_free now and SSL_new then. 0: none kept.
   uint32_t spare_ssl_objects = 32;
@@ -179,7 +184,11 @@ class ServerContext {
   SSL_CTX* ctx_ = nullptr;
   OSSL_LIB_CTX* library_ = nullptr;
   EVP_CIPHER* ticket_cipher_ = nullptr;
+  bool derive_ticket_key(uint64_t generation, TicketKey* out) const;
+
   TicketKey current_, previous_;
+  std::vector<uint8_t> ticket_secret_;
+  uint64_t key_generation_ = 0;  // keys made so far (the next derived key's number)
   uint64_t rotation_us_ = 0;
   uint64_t last_rotation_us_ = 0;
   uint64_t rotations_ = 0;

@@ -472,6 +472,7 @@ Worker::Impl::Impl(const WorkerConfig& config, const std::vector<PacketIo*>& io,
     sc.protocol = config.tls_client.protocol;
     sc.certificate_chain_file = config.dot_certificate_file;
     sc.private_key_file = config.dot_key_file;
+    sc.ticket_secret = config.ticket_secret;
     auto server = tls::ServerContext::create(sc, tls_library_.get(), now_us);
     if (auto* e = std::get_if<tls::TlsError>(&server)) throw std::runtime_error(e->message);
     tls_server_ = std::move(std::get<std::unique_ptr<tls::ServerContext>>(server));

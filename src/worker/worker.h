@@ -85,6 +85,10 @@ struct WorkerConfig : PortConfig {
   tls::ClientConfig tls_client;
   std::string dot_certificate_file;  // for DoT listeners
   std::string dot_key_file;
+  // The DoT server's session ticket keys come from this secret, the same for every worker
+  // of the process, so a client resumes on whichever worker its next connection reaches.
+  // Empty: each worker's own random keys.
+  std::vector<uint8_t> ticket_secret;
   uint32_t tcp_connections = 4096;        // per family: clients and upstream connections
   uint32_t client_tcp_buffer = 16 << 10;  // bytes each way
   uint32_t upstream_tcp_buffer = 64 << 10;

@@ -199,6 +199,31 @@ kdig_tls() {
     tee /dev/stderr | grep -qx 198.51.100.6
 }
 check "DoT: kdig +tls-ca, our certificate verified, answered" kdig_tls
+dot_resumes() {  # 8 DoT connections one after another, each offering the last one's ticket
+  at_peer /usr/bin/python3 - "$work/ca.pem" <<'PY'
+import socket, ssl, struct, sys, dns.message
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+session, resumed = None, []
+for i in range(8):
+    raw = socket.create_connection(("192.0.2.2", 853), timeout=10, source_address=("192.0.2.1", 0))
+    t = ctx.wrap_socket(raw, server_hostname="dotgate.test", session=session)
+    q = dns.message.make_query(f"n{60 + i}.example.test", "A")
+    q.id = 600 + i
+    t.sendall(struct.pack("!H", len(q.to_wire())) + q.to_wire())
+    n = struct.unpack("!H", t.recv(2))[0]
+    body = b""
+    while len(body) < n:
+        body += t.recv(n - len(body))
+    assert dns.message.from_wire(body).answer[0][0].address == f"198.51.100.{60 + i}"
+    resumed.append(t.session_reused)
+    session = t.session  # the ticket came with the answer
+    t.close()
+print("resumed:", resumed)
+assert resumed[0] is False and all(resumed[1:]), "a reconnect did not resume"
+PY
+}
+check "DoT: reconnects resume the TLS session (on whichever worker they reach)" dot_resumes
 truncated_then_tcp() {
   at_peer dig +ignore +time=3 -b 192.0.2.1 @192.0.2.2 big.example.test TXT | tee "$work/udp" >/dev/null
   grep -q 'flags:.* tc' "$work/udp" || { echo "no TC over UDP"; cat "$work/udp"; return 1; }

@@ -473,6 +473,37 @@ TEST_F(ResumptionTest, TicketKeyRotation) {
   EXPECT_EQ(sc->ticket_key_rotations(), 2u);
 }
 
+// Two workers' server contexts given one ticket secret: a client's next connection may land
+// on the other worker, and resumes there; a context with another secret does not take it.
+TEST_F(ResumptionTest, ContextsWithOneTicketSecretResumeEachOthersTickets) {
+  ServerConfig config;
+  config.ticket_key_rotation_us = 0;
+  config.ticket_secret.assign(32, 0x5c);
+  auto cc = client_context();
+  auto a = server_context(config);
+  auto b = server_context(config);
+  ServerConfig other_config = config;
+  other_config.ticket_secret.assign(32, 0x3a);
+  auto other = server_context(other_config);
+  ASSERT_FALSE(connect(*cc, *a, by_name(), 0)->client.session->resumed());
+  auto on_b = connect(*cc, *b, by_name(), 0);
+  EXPECT_TRUE(on_b->client.session->resumed());
+  EXPECT_TRUE(on_b->server.session->resumed());
+  // Both rotate (as they do on the same interval): the new key is the same on both, and
+  // tickets under the previous one still resume on either.
+  ASSERT_TRUE(a->rotate_ticket_key(now_us));
+  ASSERT_TRUE(b->rotate_ticket_key(now_us));
+  EXPECT_TRUE(connect(*cc, *a, by_name(), 0)->client.session->resumed());
+  EXPECT_TRUE(connect(*cc, *b, by_name(), 0)->client.session->resumed());
+  EXPECT_FALSE(connect(*cc, *other, by_name(), 0)->client.session->resumed());
+  // Without a secret, each context's keys are its own (random).
+  ServerConfig random_config;
+  auto c = server_context(random_config);
+  auto d = server_context(random_config);
+  connect(*cc, *c, by_name(), 1);
+  EXPECT_FALSE(connect(*cc, *d, by_name(), 1)->client.session->resumed());
+}
+
 TEST_F(ResumptionTest, RotationOnTheInterval) {
   ServerConfig config;
   config.ticket_key_rotation_us = 60'000'000;
