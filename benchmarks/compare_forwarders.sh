@@ -4,6 +4,7 @@
 # the same dnsperf runs from the client namespace. Prints one table:
 #
 #   forwarder | cache hits: q/s, avg, p50 and p99 latency, CPU cycles per answer
+#             (the percentiles from a second, shorter run with dnsperf -v)
 #             | cache misses (forwarded over DoT): the same
 #
 # CPU per answer: for dotgate the dataplane's busy TSC cycles (iterations that had
@@ -54,21 +55,30 @@ cpu_cycles() {  # forwarder: its CPU so far, in TSC cycles
       ;;
   esac
 }
-# run NAME QUERYFILE DNSPERF_ARGS...: prints "qps avg_ms p50_ms p99_ms answers lost"
-# (dnsperf -v reports every answer's latency; the percentiles come from those lines).
+# run QUERYFILE LATENCY_QUERYFILE DNSPERF_ARGS...: prints "qps avg_ms p50_ms p99_ms
+# cycles_per_answer answers lost". Two dnsperf runs with the same arguments: the measured
+# one (q/s, average, answers, lost, and the forwarder's CPU around it), then a shorter one
+# over LATENCY_QUERYFILE with -v, which reports every answer's latency, for the
+# percentiles (printing each answer slows dnsperf itself, so its q/s is not the one
+# reported). Uses $name and $match of measure().
 run() {
-  in_client dnsperf -s 10.53.1.2 -d "$2" -l "$secs" -v "${@:3}" >"$work/run.out" 2>&1
-  grep -v '^>' "$work/run.out" >>"$work/dnsperf.log"
-  /usr/bin/python3 - "$work/run.out" <<'PY'
+  local c0 c1
+  c0=$(cpu_cycles "$name" "$match")
+  in_client dnsperf -s 10.53.1.2 -d "$1" -l "$secs" "${@:3}" >"$work/run.out" 2>&1
+  c1=$(cpu_cycles "$name" "$match")
+  cat "$work/run.out" >>"$work/dnsperf.log"
+  in_client dnsperf -s 10.53.1.2 -d "$2" -l "$(((secs + 2) / 3))" -v "${@:3}" >"$work/run-v.out" 2>&1
+  /usr/bin/python3 - "$work/run.out" "$work/run-v.out" "$((c1 - c0))" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
 qps = float(re.search(r"Queries per second:\s+([\d.]+)", t).group(1))
 avg = float(re.search(r"Average Latency \(s\):\s+([\d.]+)", t).group(1))
 done = int(re.search(r"Queries completed:\s+(\d+)", t).group(1))
 lost = int(re.search(r"Queries lost:\s+(\d+)", t).group(1))
-lat = sorted(float(m) for m in re.findall(r"^> \S+ \S+ \S+ ([\d.]+)$", t, re.M))
+lat = sorted(float(m) for m in re.findall(r"^> \S+ \S+ \S+ ([\d.]+)$", open(sys.argv[2]).read(), re.M))
 pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0
-print(f"{qps:.0f} {avg * 1000:.3f} {pct(0.50):.3f} {pct(0.99):.2f} {done} {lost}")
+cycles = int(sys.argv[3]) // (done + 1)
+print(f"{qps:.0f} {avg * 1000:.3f} {pct(0.50):.3f} {pct(0.99):.2f} {cycles} {done} {lost}")
 PY
 }
 
@@ -87,20 +97,15 @@ measure() {  # name, start command..., with $match the process to charge
   # Misses: names never asked before (the zone answers them NXDOMAIN), at a rate the
   # upstreams on this VM keep up with.
   for i in $(seq 1 $((secs * 1500))); do echo "m$i-$name.$ZONE A"; done >"$work/misses-$name"
-  local c0 c1 hit miss
-  c0=$(cpu_cycles "$name" "$match")
-  hit=$(run "$name" "$work/hits" -c 4 -q 256)
-  c1=$(cpu_cycles "$name" "$match")
-  local hit_cycles=$(((c1 - c0) / ($(echo "$hit" | cut -d' ' -f5) + 1)))
-  c0=$c1
-  miss=$(run "$name" "$work/misses-$name" -n 1 -Q 1000 -c 4 -q 256)
-  c1=$(cpu_cycles "$name" "$match")
-  local miss_cycles=$(((c1 - c0) / ($(echo "$miss" | cut -d' ' -f5) + 1)))
+  for i in $(seq 1 $((secs * 600))); do echo "v$i-$name.$ZONE A"; done >"$work/vmisses-$name"
+  local hit miss
+  hit=$(run "$work/hits" "$work/hits" -c 4 -q 256)
+  miss=$(run "$work/misses-$name" "$work/vmisses-$name" -n 1 -Q 1000 -c 4 -q 256)
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=
-  read -r hq ha h50 h99 hd hl <<<"$hit"
-  read -r mq ma m50 m99 md ml <<<"$miss"
+  read -r hq ha h50 h99 hit_cycles hd hl <<<"$hit"
+  read -r mq ma m50 m99 miss_cycles md ml <<<"$miss"
   printf '| %-8s | %8s | %7s | %7s | %7s | %8s | %6s | %8s | %7s | %7s | %7s | %8s | %6s |\n' \
     "$name" "$hq" "$ha" "$h50" "$h99" "$hit_cycles" "$hl" "$mq" "$ma" "$m50" "$m99" "$miss_cycles" "$ml" >>"$work/table"
 }
