@@ -2,7 +2,9 @@
 // client it talks to runs untimed, between measured stretches):
 //   - a forwarded query over an established TLS 1.3 TLS_AES_128_GCM_SHA256 session: frame
 //     and encrypt a query padded to 128 bytes, decrypt and reassemble a ~200-byte answer;
-//     also bursts of 32 queries coalesced into one record;
+//     also bursts of 32 queries coalesced into one record; and the same single query
+//     through our own record layer (tls_records.h, ipsec-mb AES-GCM) instead of
+//     SSL_write/SSL_read, the session's handshake done by OpenSSL;
 //   - full server handshakes (ECDSA P-256 certificate, X25519) and resumed ones (TLS 1.3
 //     ticket, psk_dhe_ke), the server's work only: the session's creation (an SSL the
 //     context kept from a finished connection, or SSL_new), its handshake calls, its
@@ -25,6 +27,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +35,7 @@
 #include "dns/builder.h"
 #include "tls/dot_framing.h"
 #include "tls/tls_context.h"
+#include "tls/tls_records.h"
 #include "tls/tls_session.h"
 #include "workload.h"
 
@@ -182,12 +186,24 @@ struct Stream : CipherStream {
   bool has_input() const override { return !tells_input || in->size() != 0; }
 };
 
+// A stream that also keeps a copy of every byte sent (to find where the application keys
+// start, for the own record layer's take-over).
+struct LoggingStream : Stream {
+  std::vector<uint8_t> log;
+  bool logging = true;
+  size_t send(const uint8_t* data, size_t len) override {
+    if (logging) log.insert(log.end(), data, data + len);
+    return Stream::send(data, len);
+  }
+};
+
 // A client (the appliance, toward an upstream) and a server (the upstream) joined.
-struct Pair {
+template <typename S>
+struct PairOf {
   ByteQueue to_server, to_client;
-  Stream client_stream, server_stream;
+  S client_stream, server_stream;
   std::unique_ptr<TlsSession> client, server;
-  Pair(World& w, uint32_t key = 0) {
+  PairOf(World& w, uint32_t key = 0) {
     to_server.bytes.reserve(1 << 20);
     to_client.bytes.reserve(1 << 20);
     client_stream.in = &to_client;
@@ -216,6 +232,7 @@ struct Pair {
     }
   }
 };
+using Pair = PairOf<Stream>;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -307,6 +324,152 @@ BENCHMARK(BM_ForwardOneQuery)->UseManualTime();
 BENCHMARK(BM_ForwardOneQueryReleasePerRecord)->UseManualTime();
 BENCHMARK(BM_ForwardOneQueryOpaqueStream)->UseManualTime();
 BENCHMARK(BM_ForwardBurst32)->Arg(0)->Arg(1)->UseManualTime();
+
+// --- (a') the same query through our own record layer -----------------------------------
+
+// Traffic secrets from OpenSSL's keylog callback, by client random (hex).
+std::map<std::string, std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> g_traffic_secrets;
+
+std::vector<uint8_t> unhex(const std::string& h) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(h.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+void keylog(const SSL*, const char* line) {
+  const std::string l(line);
+  const size_t a = l.find(' '), b = l.find(' ', a + 1);
+  if (a == std::string::npos || b == std::string::npos) return;
+  const std::string label = l.substr(0, a), random = l.substr(a + 1, b - a - 1);
+  if (label == "CLIENT_TRAFFIC_SECRET_0") g_traffic_secrets[random].first = unhex(l.substr(b + 1));
+  if (label == "SERVER_TRAFFIC_SECRET_0") g_traffic_secrets[random].second = unhex(l.substr(b + 1));
+}
+
+// Records in `log` (everything one side sent) protected under `keys`: the first one that
+// opens at sequence 0 and all after it. The sequence number that direction continues at.
+uint64_t records_under(const std::vector<uint8_t>& log, const GcmEngine& engine, const Tls13RecordKeys& keys) {
+  RecordUnprotector follow(engine, keys, 0);
+  bool found = false;
+  for (size_t at = 0; at < log.size();) {
+    const size_t n = RecordUnprotector::record_length(log.data() + at, log.size() - at);
+    if (n == 0 || at + n > log.size()) break;
+    std::vector<uint8_t> rec(log.begin() + static_cast<long>(at), log.begin() + static_cast<long>(at + n));
+    if (!found) {
+      RecordUnprotector probe(engine, keys, 0);
+      std::vector<uint8_t> copy = rec;
+      const RecordStatus st = probe.unprotect(copy.data(), copy.size()).status;
+      found = st != RecordStatus::kBadRecordMac && st != RecordStatus::kBadHeader;
+    }
+    if (found && follow.unprotect(rec.data(), rec.size()).consumed != n) {
+      std::fprintf(stderr, "tls_bench: a record under the application keys does not open\n");
+      std::exit(1);
+    }
+    at += n;
+  }
+  return follow.sequence();
+}
+
+// BM_ForwardOneQuery's work with the appliance's records done by tls_records.h: frame
+// the query, protect it into one record and hand it to the stream; take the answer's
+// bytes from the stream, open the record in place, reassemble. The upstream stays
+// OpenSSL (untimed), so every query is checked by SSL_read and every answer is OpenSSL's.
+void BM_ForwardOneQueryOwnRecords(benchmark::State& state) {
+  World w;
+  SSL_CTX_set_keylog_callback(w.client->native(), keylog);
+  PairOf<LoggingStream> p(w);
+  p.establish();
+  unsigned char random[32];
+  SSL_get_client_random(p.client->native(), random, sizeof random);
+  std::string hex;
+  for (unsigned char c : random) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", c);
+    hex += b;
+  }
+  const auto& secrets = g_traffic_secrets[hex];
+  const auto cipher = std::get<RecordCipher>(
+      record_cipher_from_suite(SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(p.client->native()))));
+  const auto client_keys = std::get<Tls13RecordKeys>(Tls13RecordKeys::from_secret(cipher, secrets.first));
+  const auto server_keys = std::get<Tls13RecordKeys>(Tls13RecordKeys::from_secret(cipher, secrets.second));
+  const auto engine = must(GcmEngine::create());
+  // Take over after the handshake and the ticket OpenSSL's client already processed.
+  RecordProtector protector(*engine, client_keys, records_under(p.client_stream.log, *engine, client_keys));
+  RecordUnprotector unprotector(*engine, server_keys, records_under(p.server_stream.log, *engine, server_keys));
+  p.client_stream.logging = p.server_stream.logging = false;
+  state.SetLabel(engine->arch_name());
+
+  const std::vector<uint8_t> query = padded_query();
+  std::vector<uint8_t> answer(200);
+  for (size_t i = 0; i < answer.size(); ++i) answer[i] = static_cast<uint8_t>(i);
+  DotWriter out, upstream_out;
+  DotReassembler in(kMaxDnsMessage, 4096);
+  std::vector<uint8_t> plain(16 * 1024 + 256);
+  std::vector<uint8_t> record(kMaxPlaintext + kRecordOverhead);  // the record being written
+  std::vector<uint8_t> rx(2 * (kMaxCiphertext + kRecordHeaderLen));  // bytes taken from the stream
+  size_t rx_len = 0;
+  bool failed = false;
+  uint64_t queries = 0, answers = 0, cycles = 0;
+  double measured = 0;
+  for (auto _ : state) {
+    // Untimed: the upstream (OpenSSL) reads the previous query and writes this answer.
+    size_t got = 0;
+    while (p.server->read(plain.data(), plain.size(), &got) == TlsResult::kDone) {
+    }
+    upstream_out.append(answer.data(), answer.size());
+    size_t taken = 0;
+    p.server->write(upstream_out.data(), upstream_out.size(), &taken);
+    upstream_out.consume(taken);
+    // Timed: the appliance's side.
+    const uint64_t c0 = bench::tsc_now();
+    const auto t0 = std::chrono::steady_clock::now();
+    out.append(query.data(), query.size());
+    size_t written = 0;
+    failed |= protector.protect(std::span<const uint8_t>(out.data(), out.size()), record.data(), record.size(),
+                                &written) != ProtectStatus::kOk;
+    p.client_stream.send(record.data(), written);
+    out.consume(out.size());
+    while (p.client_stream.has_input()) {
+      rx_len += p.client_stream.receive(rx.data() + rx_len, rx.size() - rx_len);
+      size_t at = 0;
+      for (;;) {
+        const Unprotected u = unprotector.unprotect(rx.data() + at, rx_len - at);
+        if (u.status != RecordStatus::kApplicationData) {
+          failed |= u.status != RecordStatus::kNeedMore;
+          break;
+        }
+        at += u.consumed;
+        in.feed(u.payload, u.payload_len);
+        const uint8_t* m;
+        size_t len;
+        while (in.next(&m, &len) == FrameResult::kMessage) {
+          benchmark::DoNotOptimize(m[0]);
+          ++answers;
+        }
+      }
+      if (failed) break;
+      if (at) {
+        std::memmove(rx.data(), rx.data() + at, rx_len - at);
+        rx_len -= at;
+      }
+    }
+    const double s = seconds_since(t0);
+    cycles += bench::tsc_now() - c0;
+    state.SetIterationTime(s);
+    measured += s;
+    ++queries;
+    if (failed) break;
+  }
+  size_t got = 0;  // the last query, through OpenSSL's SSL_read
+  while (p.server->read(plain.data(), plain.size(), &got) == TlsResult::kDone) {
+  }
+  if (failed) state.SkipWithError("a record failed");
+  if (p.server->state() != TlsState::kEstablished) state.SkipWithError(("upstream: " + p.server->failure()).c_str());
+  if (answers != queries) state.SkipWithError("answers lost");
+  state.counters["ns/query"] = measured * 1e9 / static_cast<double>(queries);
+  state.counters["cycles/query"] = static_cast<double>(cycles) / static_cast<double>(queries);
+  state.counters["queries/s"] = static_cast<double>(queries) / measured;
+}
+BENCHMARK(BM_ForwardOneQueryOwnRecords)->UseManualTime();
 
 // --- (b, c) server handshakes ------------------------------------------------------------
 
