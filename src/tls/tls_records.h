@@ -6,8 +6,9 @@
 // (CLIENT_TRAFFIC_SECRET_0 / SERVER_TRAFFIC_SECRET_0) of a TLS 1.3 session whose handshake
 // OpenSSL did, with TLS_AES_128_GCM_SHA256 or TLS_AES_256_GCM_SHA384. No handshake
 // messages are processed here: a record whose inner content type is handshake
-// (NewSessionTicket, KeyUpdate) or alert is reported to the caller, who hands the session
-// back to OpenSSL or closes it (see src/tls/README.md). Nothing here is thread-safe; one
+// (NewSessionTicket, KeyUpdate) or alert is reported to the caller, who acts on it or
+// closes the connection: OpenSSL's sequence numbers are stale once this layer has taken
+// over, so a session cannot be handed back (see src/tls/README.md). Not thread-safe; one
 // GcmEngine per worker. The hot path (protect, unprotect) never allocates.
 #pragma once
 
