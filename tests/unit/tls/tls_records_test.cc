@@ -69,6 +69,7 @@ struct Wire : CipherStream {
   Pipe* out = nullptr;
   size_t receive(uint8_t* dst, size_t cap) override {
     const size_t n = std::min(cap, in->queue.size());
+    if (n == 0) return 0;  // (memcpy from an empty vector's null data is undefined)
     std::memcpy(dst, in->queue.data(), n);
     in->queue.erase(in->queue.begin(), in->queue.begin() + static_cast<long>(n));
     return n;
