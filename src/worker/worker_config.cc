@@ -143,8 +143,14 @@ WorkerConfig make_worker_config(const config::Config& c, const std::vector<size_
   }
 
   w.local = c.local;
-  w.client_qps = c.limits.client_qps;
-  w.client_burst = c.limits.client_burst;
+  // Each worker keeps its own buckets, so each enforces its share: a client whose queries
+  // spread over the workers (RSS by 4-tuple, a new source port per query) gets the
+  // configured rate in all; one that keeps to a single flow, its share.
+  if (c.limits.client_qps != 0) {
+    w.client_qps = std::max<uint32_t>(c.limits.client_qps / workers, 1);
+    const uint32_t burst = c.limits.client_burst != 0 ? c.limits.client_burst : c.limits.client_qps;
+    w.client_burst = std::max<uint32_t>(burst / workers, 1);
+  }
   w.tcp_connections = std::max<uint32_t>(c.limits.max_tcp_connections / workers, 64);
   w.client_tcp_buffer = c.limits.tcp_buffer;
   w.upstream_tcp_buffer = c.limits.upstream_buffer;

@@ -87,6 +87,16 @@ TEST(WorkerConfig, AWorkerOnTwoPortsHasBothAndTheListenersOfEach) {
   EXPECT_EQ(w.more_ports[0].ipv4.mac, m1);
   EXPECT_FALSE(w.more_ports[0].has_ipv6);
   EXPECT_EQ(w.listeners.size(), 3u);  // the moved one too
+  // The per-client rate limit is split between the workers, like the cache.
+  c.limits.client_qps = 1000;
+  c.limits.client_burst = 0;
+  const WorkerConfig split = make_worker_config(c, 0, m0, 4, 1);
+  EXPECT_EQ(split.client_qps, 250u);
+  EXPECT_EQ(split.client_burst, 250u);
+  c.limits.client_burst = 3000;
+  EXPECT_EQ(make_worker_config(c, 0, m0, 4, 1).client_burst, 750u);
+  c.limits.client_qps = 0;
+  EXPECT_EQ(make_worker_config(c, 0, m0, 4, 1).client_qps, 0u);
   EXPECT_THROW(make_worker_config(c, std::vector<size_t>{0, 1}, std::vector<net::MacAddr>{m0}, 1, 1),
                std::invalid_argument);
 }
