@@ -53,15 +53,8 @@ trap cleanup EXIT
 at_peer() { ip netns exec "$peer" "$@"; }
 
 # --- certificates: a throwaway CA, both upstreams, and the dataplane's own DoT name ----
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=dge-ca \
-  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null || exit 1
-issue() {  # name, ip
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-    -keyout "$work/$1.key" -out "$work/$1.csr" 2>/dev/null &&
-    printf 'subjectAltName=DNS:%s,IP:%s\n' "$1" "$2" >"$work/$1.ext" &&
-    openssl x509 -req -in "$work/$1.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
-      -extfile "$work/$1.ext" -out "$work/$1.pem" 2>/dev/null
-}
+. "$(dirname "$0")/lib.sh"
+make_ca dge-ca || exit 1
 issue up1.test 192.0.2.10 && issue up2.test 192.0.2.11 && issue dotgate.test 192.0.2.2 || exit 1
 chmod 644 "$work"/*
 
@@ -169,19 +162,6 @@ for _ in $(seq 300); do grep -q 'dotgate-dataplane: ready' "$work/dp.out" && bre
 grep -q 'dotgate-dataplane: ready' "$work/dp.out" || { echo "dataplane did not start:"; cat "$work/dp.out"; exit 1; }
 grep '^dotgate-dataplane' "$work/dp.out"
 
-passed=0
-failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@" >"$work/last" 2>&1; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    sed 's/^/    /' "$work/last"
-    failed=$((failed + 1))
-  fi
-}
 short_is() {  # expected, dig arguments...
   local want=$1 got; shift
   got=$(at_peer dig +short +time=3 +tries=2 -b 192.0.2.1 @192.0.2.2 "$@" | grep -v '^;;')

@@ -40,15 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=dgt-ca \
-  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null || exit 1
-issue() {  # name, ip
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-    -keyout "$work/$1.key" -out "$work/$1.csr" 2>/dev/null &&
-    printf 'subjectAltName=DNS:%s,IP:%s\n' "$1" "$2" >"$work/$1.ext" &&
-    openssl x509 -req -in "$work/$1.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
-      -extfile "$work/$1.ext" -out "$work/$1.pem" 2>/dev/null
-}
+. "$(dirname "$0")/lib.sh"
+make_ca dgt-ca || exit 1
 issue up1.test 192.0.2.10 && issue dotgate.test 192.0.2.2 || exit 1
 chmod 644 "$work"/*
 {
@@ -119,19 +112,6 @@ ub_pid=$!
 for _ in $(seq 50); do ip netns exec "$dp" ss -ltn | grep -q '192.0.2.10:853' && break; sleep 0.1; done
 ip netns exec "$dp" nstat -n >/dev/null 2>&1  # the counters from here on
 
-passed=0
-failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@" >"$work/last" 2>&1; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    sed 's/^/    /' "$work/last"
-    failed=$((failed + 1))
-  fi
-}
 check "the port offloads checksums both ways" grep -q 'checksums offloaded both ways' "$work/dp.out"
 answers() {  # dig flag, first, last
   local flag=$1 i got ok=0

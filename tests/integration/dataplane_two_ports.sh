@@ -35,15 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=dg2-ca \
-  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null || exit 1
-issue() {  # name, ip
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-    -keyout "$work/$1.key" -out "$work/$1.csr" 2>/dev/null &&
-    printf 'subjectAltName=DNS:%s,IP:%s\n' "$1" "$2" >"$work/$1.ext" &&
-    openssl x509 -req -in "$work/$1.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
-      -extfile "$work/$1.ext" -out "$work/$1.pem" 2>/dev/null
-}
+. "$(dirname "$0")/lib.sh"
+make_ca dg2-ca || exit 1
 issue up1.test 192.0.2.10 && issue dotgate.test 203.0.113.2 || exit 1
 chmod 644 "$work"/*
 {
@@ -128,19 +121,6 @@ for _ in $(seq 300); do grep -q 'dotgate-dataplane: ready' "$work/dp.out" && bre
 grep -q 'dotgate-dataplane: ready' "$work/dp.out" || { echo "dataplane did not start:"; cat "$work/dp.out"; exit 1; }
 grep '^dotgate-dataplane' "$work/dp.out"
 
-passed=0
-failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@" >"$work/last" 2>&1; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    sed 's/^/    /' "$work/last"
-    failed=$((failed + 1))
-  fi
-}
 at_client() { ip netns exec "$cl" "$@"; }
 telemetry() { echo "$1" | ip netns exec "$dp" dpdk-telemetry.py -f "$prefix" 2>/dev/null | tail -1; }
 answers() {  # transport flag, first, last: every name answered with its address

@@ -81,19 +81,7 @@ EOF
 ip netns add "$ns" || exit 1
 in_ns ip link set lo up
 
-passed=0
-failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@" >"$work/last" 2>&1; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    sed 's/^/    /' "$work/last"
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 start_worker() {  # upstream spec [privacy]
   ip netns exec "$ns" timeout 120 "$harness" tap0 90 "$work/ca.pem" "${2:-strict}" "$work/us.pem" "$work/us.key" "$1" >"$work/out" 2>&1 &

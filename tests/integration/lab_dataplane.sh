@@ -46,19 +46,7 @@ done
 grep -q 'dotgate-dataplane: ready' "$work/dp.out" || { echo "dataplane did not start:"; cat "$work/dp.out"; exit 1; }
 grep '^dotgate-dataplane' "$work/dp.out"
 
-passed=0
-failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@" >"$work/last" 2>&1; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    sed 's/^/    /' "$work/last"
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 zone=lab.dotgate.test
 client() { ip netns exec dg-client "$@"; }
 nonempty() {  # dig arguments...: the answer is not empty

@@ -37,19 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@" >"$work/last" 2>&1; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    sed 's/^/    /' "$work/last"
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 ca=/run/dotgate-lab/ca/ca.pem
 zone=lab.dotgate.test

@@ -49,19 +49,7 @@ stop_responder() {  # leaves its counters line in $counters
 }
 start_responder
 
-passed=0
-failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@" >"$work/last" 2>&1; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    sed 's/^/    /' "$work/last"
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 dig_is() {  # server, name (may carry dig options), type, expected output of +short
   local got
   # shellcheck disable=SC2086
