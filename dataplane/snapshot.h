@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 
 #include "net/tcp.h"
 #include "util/histogram.h"
@@ -56,8 +58,12 @@ class SnapshotSlot {
     std::memcpy(static_cast<void*>(&data_), &s, sizeof s);
     seq_.store(seq + 2, std::memory_order_release);
   }
+  // On the telemetry thread: a worker preempted mid-copy (lcores sharing CPUs) keeps the
+  // sequence odd for a scheduler slice, so the reader waits, up to about 200 ms, rather
+  // than spin a few microseconds and give up.
   bool read(WorkerSnapshot* out) const noexcept {
-    for (int tries = 0; tries < 1000; ++tries) {
+    for (int tries = 0; tries < 4000; ++tries) {
+      if (tries >= 16) std::this_thread::sleep_for(std::chrono::microseconds(50));
       const uint32_t before = seq_.load(std::memory_order_acquire);
       if (before & 1) continue;
       std::memcpy(static_cast<void*>(out), &data_, sizeof *out);
