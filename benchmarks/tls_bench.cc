@@ -136,12 +136,20 @@ struct World {
   LibraryContext client_lib = new_library_context(), server_lib = new_library_context();
   std::unique_ptr<ClientContext> client;
   std::unique_ptr<ServerContext> server;
-  explicit World(uint32_t spare_ssl_objects = ServerConfig{}.spare_ssl_objects) {
+  // `own_client_records`: the appliance's (client) sessions move onto our own record layer
+  // after the handshake; the upstream (server) stays on OpenSSL's in the forwarding
+  // benchmarks, so every query the measured side sends is checked by OpenSSL.
+  // `own_server_records`: server sessions gather what the switch needs during the handshake
+  // (keylog and message callbacks), as the appliance's DoT listener does.
+  explicit World(uint32_t spare_ssl_objects = ServerConfig{}.spare_ssl_objects, bool own_client_records = false,
+                 bool own_server_records = false) {
     ProtocolConfig p;
     p.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256";
     p.groups = "X25519";
+    p.own_record_layer = false;
     ClientConfig c;
     c.protocol = p;
+    c.protocol.own_record_layer = own_client_records;
     c.ca_file = creds.chain;
     client = must(ClientContext::create(c, client_lib.get()));
     ServerConfig s;
@@ -149,6 +157,7 @@ struct World {
     s.certificate_chain_file = creds.chain;
     s.private_key_file = creds.key;
     s.spare_ssl_objects = spare_ssl_objects;
+    s.protocol.own_record_layer = own_server_records;
     server = must(ServerContext::create(s, server_lib.get(), 0));
   }
   ClientAuth auth() const { return ClientAuth{"", {creds.pin}}; }
@@ -254,8 +263,8 @@ std::vector<uint8_t> padded_query() {
 // the upstream's side (decrypting the queries, encrypting the answers, each answer its
 // own record unless `answers_coalesced`) runs untimed between iterations.
 void forward(benchmark::State& state, size_t burst, bool answers_coalesced, bool release_per_record,
-             bool stream_tells_input = true) {
-  World w;
+             bool stream_tells_input = true, bool own_layer = false) {
+  World w(ServerConfig{}.spare_ssl_objects, own_layer);
   Pair p(w);
   p.establish();
   p.client_stream.tells_input = stream_tells_input;
@@ -309,6 +318,7 @@ void forward(benchmark::State& state, size_t burst, bool answers_coalesced, bool
     queries += burst;
   }
   if (answers != queries) state.SkipWithError("answers lost");
+  if (p.client->own_records() != own_layer) state.SkipWithError("not on the record layer asked for");
   state.counters["ns/query"] = measured * 1e9 / static_cast<double>(queries);
   state.counters["cycles/query"] = static_cast<double>(cycles) / static_cast<double>(queries);
   state.counters["queries/s"] = static_cast<double>(queries) / measured;
@@ -320,10 +330,18 @@ void BM_ForwardOneQueryReleasePerRecord(benchmark::State& state) { forward(state
 void BM_ForwardOneQueryOpaqueStream(benchmark::State& state) { forward(state, 1, false, false, false); }
 // Arg: 0 = the upstream answers each query in its own record, 1 = in one record.
 void BM_ForwardBurst32(benchmark::State& state) { forward(state, 32, state.range(0) != 0, false); }
+// The same through TlsSession once it moved onto our own record layer (what the dataplane
+// runs): the first answer went through OpenSSL, every measured one through ipsec-mb.
+void BM_ForwardOneQueryOwnLayer(benchmark::State& state) { forward(state, 1, false, false, true, true); }
+void BM_ForwardBurst32OwnLayer(benchmark::State& state) {
+  forward(state, 32, state.range(0) != 0, false, true, true);
+}
 BENCHMARK(BM_ForwardOneQuery)->UseManualTime();
+BENCHMARK(BM_ForwardOneQueryOwnLayer)->UseManualTime();
 BENCHMARK(BM_ForwardOneQueryReleasePerRecord)->UseManualTime();
 BENCHMARK(BM_ForwardOneQueryOpaqueStream)->UseManualTime();
 BENCHMARK(BM_ForwardBurst32)->Arg(0)->Arg(1)->UseManualTime();
+BENCHMARK(BM_ForwardBurst32OwnLayer)->Arg(0)->Arg(1)->UseManualTime();
 
 // --- (a') the same query through our own record layer -----------------------------------
 
@@ -473,8 +491,8 @@ BENCHMARK(BM_ForwardOneQueryOwnRecords)->UseManualTime();
 
 // --- (b, c) server handshakes ------------------------------------------------------------
 
-void handshakes(benchmark::State& state, bool resume, bool reuse_ssl = true) {
-  World w(reuse_ssl ? ServerConfig{}.spare_ssl_objects : 0);
+void handshakes(benchmark::State& state, bool resume, bool reuse_ssl = true, bool own_layer = true) {
+  World w(reuse_ssl ? ServerConfig{}.spare_ssl_objects : 0, false, own_layer);
   {  // a first connection leaves a ticket behind for the resumed runs
     Pair first(w);
     first.establish();
@@ -536,8 +554,11 @@ void BM_ServerResumedHandshake(benchmark::State& state) { handshakes(state, true
 // context kept finished connections' SSL objects for reuse.
 void BM_ServerFullHandshakeNewSsl(benchmark::State& state) { handshakes(state, false, false); }
 void BM_ServerResumedHandshakeNewSsl(benchmark::State& state) { handshakes(state, true, false); }
+// Without the own record layer's callbacks (keylog, message): what they add to a handshake.
+void BM_ServerFullHandshakeOpenSslRecords(benchmark::State& state) { handshakes(state, false, true, false); }
 BENCHMARK(BM_ServerFullHandshake)->UseManualTime();
 BENCHMARK(BM_ServerResumedHandshake)->UseManualTime();
+BENCHMARK(BM_ServerFullHandshakeOpenSslRecords)->UseManualTime();
 BENCHMARK(BM_ServerFullHandshakeNewSsl)->UseManualTime();
 BENCHMARK(BM_ServerResumedHandshakeNewSsl)->UseManualTime();
 

@@ -7,7 +7,14 @@
 
 #include <cstring>
 
+#include "tls/tls_records.h"
+
 namespace dotgate::tls {
+
+RecordLayerSetup::RecordLayerSetup() = default;
+RecordLayerSetup::~RecordLayerSetup() = default;
+RecordLayerSetup::RecordLayerSetup(RecordLayerSetup&&) noexcept = default;
+RecordLayerSetup& RecordLayerSetup::operator=(RecordLayerSetup&&) noexcept = default;
 
 std::string take_openssl_errors() {
   std::string out;
@@ -64,6 +71,21 @@ std::variant<bool, TlsError> apply_protocol(SSL_CTX* ctx, const ProtocolConfig& 
   return true;
 }
 
+// The own record layer when asked for and the CPU has AES-NI; otherwise the reason stays
+// (for the logs) and sessions keep OpenSSL's records, which work everywhere.
+RecordLayerSetup record_layer(const ProtocolConfig& p) {
+  RecordLayerSetup r;
+  if (!p.own_record_layer) return r;
+  r.key_update_after_records = p.key_update_after_records;
+  auto engine = GcmEngine::create();
+  if (auto* e = std::get_if<TlsError>(&engine)) {
+    r.unavailable = e->message;
+  } else {
+    r.engine = std::move(std::get<std::unique_ptr<GcmEngine>>(engine));
+  }
+  return r;
+}
+
 }  // namespace
 
 // --- client ------------------------------------------------------------------------------
@@ -89,6 +111,7 @@ std::variant<std::unique_ptr<ClientContext>, TlsError> ClientContext::create(con
   // Sessions are kept here, per upstream, not in OpenSSL's cache: the new-session callback
   // (installed by TlsSession) stores each one as it arrives.
   SSL_CTX_set_session_cache_mode(c->ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  c->records_ = record_layer(config.protocol);
   return c;
 }
 
@@ -193,6 +216,7 @@ std::variant<std::unique_ptr<ServerContext>, TlsError> ServerContext::create(con
   if (!SSL_CTX_set_tlsext_ticket_key_evp_cb(s->ctx_, ticket_key_callback)) {
     return failure("cannot install the session ticket key callback");
   }
+  s->records_ = record_layer(config.protocol);
   return s;
 }
 

@@ -21,6 +21,8 @@
 
 namespace dotgate::tls {
 
+class GcmEngine;
+
 struct TlsError {
   std::string message;
 };
@@ -60,6 +62,24 @@ struct ProtocolConfig {
   std::string tls12_ciphers;       // OpenSSL cipher list; empty: kDefaultTls12Ciphers
   std::string tls13_ciphersuites;  // e.g. "TLS_AES_128_GCM_SHA256"; empty: OpenSSL's default
   std::string groups;              // key exchange groups; empty: kDefaultGroups
+  // Application data of TLS 1.3 AES-GCM sessions through our own record layer
+  // (tls_records.h, Intel ipsec-mb) once OpenSSL has done the handshake and what follows
+  // it; false, or a CPU without AES-NI: OpenSSL's records throughout.
+  bool own_record_layer = true;
+  // Records we send under one key before we update it (KeyUpdate, RFC 8446 5.5); only on
+  // the own record layer (OpenSSL 3.0 never updates keys by itself).
+  uint64_t key_update_after_records = uint64_t{1} << 23;
+};
+
+// What a context's sessions need to move onto the own record layer.
+struct RecordLayerSetup {
+  std::unique_ptr<GcmEngine> engine;  // null: the layer is off or unavailable
+  uint64_t key_update_after_records = 0;
+  std::string unavailable;            // why not, when it was asked for
+  RecordLayerSetup();
+  ~RecordLayerSetup();
+  RecordLayerSetup(RecordLayerSetup&&) noexcept;
+  RecordLayerSetup& operator=(RecordLayerSetup&&) noexcept;
 };
 
 struct ClientConfig {
@@ -85,6 +105,7 @@ class ClientContext {
   SSL_CTX* native() const noexcept { return ctx_; }
   OSSL_LIB_CTX* library() const noexcept { return library_; }
   const EVP_MD* sha256() const noexcept { return sha256_; }  // fetched once, for SPKI pins
+  const RecordLayerSetup& records() const noexcept { return records_; }
 
   // Session store (used by TlsSession). `auth_id` is the authentication a session was
   // verified under. store_session takes over the caller's reference; find_session lends
@@ -104,6 +125,7 @@ class ClientContext {
   OSSL_LIB_CTX* library_ = nullptr;
   EVP_MD* sha256_ = nullptr;
   std::vector<Stored> sessions_;  // by upstream key
+  RecordLayerSetup records_;
 };
 
 struct ServerConfig {
@@ -155,6 +177,7 @@ class ServerContext {
 
   SSL_CTX* native() const noexcept { return ctx_; }
   OSSL_LIB_CTX* library() const noexcept { return library_; }
+  const RecordLayerSetup& records() const noexcept { return records_; }
 
   // Makes a fresh ticket key current; the current one becomes the previous one and the
   // previous one is destroyed (its tickets no longer resume). False only if the random
@@ -193,6 +216,7 @@ class ServerContext {
   uint64_t last_rotation_us_ = 0;
   uint64_t rotations_ = 0;
   std::shared_ptr<SpareSsls> spares_ = std::make_shared<SpareSsls>();
+  RecordLayerSetup records_;
 };
 
 }  // namespace dotgate::tls

@@ -71,6 +71,22 @@ struct Tls13RecordKeys {
 bool hkdf_expand_label(RecordCipher cipher, std::span<const uint8_t> secret, const char* label,
                        std::span<const uint8_t> context, std::span<uint8_t> out, OSSL_LIB_CTX* library = nullptr);
 
+// A TLS 1.3 traffic secret (32 bytes for SHA-256 suites, 48 for SHA-384).
+struct TrafficSecret {
+  std::array<uint8_t, 48> bytes{};
+  uint8_t len = 0;
+  void cleanse() noexcept;
+};
+
+// What a session's own record layer did (record_channel.h).
+struct RecordChannelStats {
+  uint64_t records_read = 0;      // application-data records opened
+  uint64_t records_written = 0;   // application-data records sent
+  uint64_t key_updates_received = 0;
+  uint64_t key_updates_sent = 0;  // replies to the peer's requests and our own updates
+  uint64_t late_tickets = 0;      // NewSessionTickets after the switch: counted, not stored
+};
+
 // ipsec-mb's multi-buffer manager, set up once for this CPU's best code path (AVX-512/VAES,
 // AVX2, AVX or SSE). Shared by every protector and unprotector of one worker.
 class GcmEngine {

@@ -1,5 +1,6 @@
 #include "tls/tls_session.h"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -7,6 +8,8 @@
 #include <openssl/x509v3.h>
 
 #include <cstring>
+
+#include "tls/record_channel.h"
 
 namespace dotgate::tls {
 
@@ -139,6 +142,7 @@ std::variant<std::unique_ptr<TlsSession>, TlsError> TlsSession::make(SSL_CTX* ct
   if (!bio) return TlsError{"BIO_new: " + take_openssl_errors()};
   BIO_set_data(bio, &stream);
   s->stream_ = &stream;
+  s->library_ = library;
   SSL_set_bio(s->ssl_, bio, bio);  // one BIO both ways: the SSL takes the one reference
   SSL_set_app_data(s->ssl_, s.get());
   return s;
@@ -166,6 +170,7 @@ std::variant<std::unique_ptr<TlsSession>, TlsError> TlsSession::client(ClientCon
   // sessions.
   SSL_CTX_set_cert_verify_callback(context.native(), verify_chain, nullptr);
   SSL_CTX_sess_set_new_cb(context.native(), new_session);
+  s.watch_records(context.records());
   SSL_set_connect_state(s.ssl_);
   if (!auth.name.empty()) {
     // A name that is an address literal is checked against the IP SANs and not sent as
@@ -205,6 +210,7 @@ std::variant<std::unique_ptr<TlsSession>, TlsError> TlsSession::server(ServerCon
   if (std::holds_alternative<TlsError>(made)) return made;
   TlsSession& s = *std::get<std::unique_ptr<TlsSession>>(made);
   s.spares_ = context.spares();
+  s.watch_records(context.records());
   SSL_set_accept_state(s.ssl_);
   return made;
 }
@@ -216,6 +222,7 @@ std::variant<std::unique_ptr<TlsSession>, TlsError> TlsSession::server(ServerCon
 // each extension's state as it parses one: SNI, ALPN, key shares, PSK modes...).
 bool TlsSession::recycle() noexcept {
   SSL_set_app_data(ssl_, nullptr);
+  SSL_set_msg_callback(ssl_, nullptr);
   SSL_set_bio(ssl_, nullptr, nullptr);  // frees our BIO; nothing points at the stream now
   const bool ok = SSL_set_session(ssl_, nullptr) == 1 && SSL_free_buffers(ssl_) == 1 && SSL_clear(ssl_) == 1;
   if (!ok) ERR_clear_error();
@@ -223,6 +230,9 @@ bool TlsSession::recycle() noexcept {
 }
 
 TlsSession::~TlsSession() {
+  client_secret_.cleanse();
+  server_secret_.cleanse();
+  channel_.reset();
   if (!ssl_) return;
   // Without SENT_SHUTDOWN, SSL_free takes the connection for a broken one and marks its
   // session unusable, which would throw away the ticket the next connection resumes with.
@@ -294,6 +304,155 @@ int TlsSession::new_session(SSL* ssl, SSL_SESSION* session) {
   return 1;  // the store keeps OpenSSL's reference
 }
 
+// --- the own record layer ----------------------------------------------------------------
+//
+// While OpenSSL does the records, two callbacks gather what our layer needs to continue
+// exactly where OpenSSL stops: the application traffic secrets (the keylog callback, the
+// only way OpenSSL 3.0 gives them out) and, per direction, how many records went under
+// them (the message callback: the direction's Finished is the key change, then one call
+// per record). maybe_take_over() switches when nothing is left half-done inside OpenSSL.
+
+void TlsSession::watch_records(const RecordLayerSetup& setup) {
+  SSL_CTX* ctx = SSL_get_SSL_CTX(ssl_);
+  // A keylog callback someone else installed (a test, a key log for Wireshark) wins:
+  // without the secrets the session stays on OpenSSL.
+  const auto installed = SSL_CTX_get_keylog_callback(ctx);
+  if (setup.engine && (installed == nullptr || installed == keylog)) {
+    SSL_CTX_set_keylog_callback(ctx, keylog);
+    records_ = &setup;
+    SSL_set_msg_callback(ssl_, record_seen);
+  } else {
+    SSL_set_msg_callback(ssl_, nullptr);
+  }
+}
+
+void TlsSession::keylog(const SSL* ssl, const char* line) {
+  TlsSession* self = session_of(const_cast<SSL*>(ssl));
+  if (!self || !self->records_) return;
+  const std::string_view l(line);
+  TrafficSecret* target = nullptr;
+  if (l.starts_with("CLIENT_TRAFFIC_SECRET_0 ")) target = &self->client_secret_;
+  if (l.starts_with("SERVER_TRAFFIC_SECRET_0 ")) target = &self->server_secret_;
+  if (!target) return;
+  const size_t space = l.rfind(' ');
+  const std::string_view hex = l.substr(space + 1);
+  if (hex.size() % 2 != 0 || hex.size() / 2 > target->bytes.size()) return;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < hex.size() / 2; ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      target->cleanse();
+      return;
+    }
+    target->bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  target->len = static_cast<uint8_t>(hex.size() / 2);
+}
+
+void TlsSession::record_seen(int write_p, int, int content_type, const void* buf, size_t len, SSL* ssl, void*) {
+  TlsSession* self = session_of(ssl);
+  if (!self || self->channel_ || len == 0) return;
+  const uint8_t first = *static_cast<const uint8_t*>(buf);
+  switch (content_type) {
+    case SSL3_RT_HANDSHAKE:
+      if (first == SSL3_MT_FINISHED) {
+        // Everything after a direction's Finished is under its application keys (TLS 1.3).
+        if (write_p) {
+          self->writing_app_keys_ = true;
+          self->records_out_ = 0;
+        } else {
+          self->reading_app_keys_ = true;
+          self->records_in_ = 0;
+        }
+      } else if (first == SSL3_MT_NEWSESSION_TICKET && !write_p) {
+        ++self->tickets_in_;
+      } else if (first == SSL3_MT_KEY_UPDATE) {
+        self->keys_changed_ = true;
+      }
+      break;
+    case SSL3_RT_INNER_CONTENT_TYPE:  // each record OpenSSL opened
+      if (!write_p && self->reading_app_keys_) {
+        ++self->records_in_;
+        if (first == SSL3_RT_APPLICATION_DATA) ++self->app_records_in_;
+      }
+      break;
+    case SSL3_RT_HEADER:  // each record OpenSSL made
+      if (write_p && self->writing_app_keys_) ++self->records_out_;
+      break;
+    default:
+      break;
+  }
+}
+
+void TlsSession::maybe_take_over() {
+  if (channel_ || !records_ || take_over_refused_ || state_ != TlsState::kEstablished) return;
+  const SSL_CIPHER* suite = SSL_get_current_cipher(ssl_);
+  const auto cipher =
+      suite ? record_cipher_from_suite(SSL_CIPHER_get_protocol_id(suite)) : std::variant<RecordCipher, TlsError>();
+  if (SSL_version(ssl_) != TLS1_3_VERSION || !suite || std::holds_alternative<TlsError>(cipher) || keys_changed_ ||
+      close_notify_sent_ || SSL_get_shutdown(ssl_) != 0 || client_secret_.len == 0 || server_secret_.len == 0 ||
+      !reading_app_keys_ || !writing_app_keys_) {
+    take_over_refused_ = true;  // TLS 1.2, ChaCha20, a key update, closing: OpenSSL stays
+    client_secret_.cleanse();
+    server_secret_.cleanse();
+    SSL_set_msg_callback(ssl_, nullptr);
+    return;
+  }
+  // Not yet: OpenSSL holds bytes (a record read ahead, part of one to send), or a client
+  // has not seen the server's first ticket or answer (tickets come right after the
+  // handshake; OpenSSL must store them for resumption).
+  if (SSL_in_init(ssl_) || write_blocked_ || SSL_has_pending(ssl_) != 0) return;
+  if (client_ && tickets_in_ == 0 && app_records_in_ == 0) return;
+  RecordChannel::Start start;
+  start.cipher = std::get<RecordCipher>(cipher);
+  start.client = client_ != nullptr;
+  start.read_secret = client_ ? server_secret_ : client_secret_;
+  start.write_secret = client_ ? client_secret_ : server_secret_;
+  start.read_sequence = records_in_;
+  start.write_sequence = records_out_;
+  start.key_update_after_records = records_->key_update_after_records;
+  auto made = RecordChannel::create(*records_->engine, library_, start);
+  start.read_secret.cleanse();
+  start.write_secret.cleanse();
+  client_secret_.cleanse();
+  server_secret_.cleanse();
+  SSL_set_msg_callback(ssl_, nullptr);
+  if (std::holds_alternative<TlsError>(made)) {
+    take_over_refused_ = true;
+    ERR_clear_error();
+    return;
+  }
+  channel_ = std::move(std::get<std::unique_ptr<RecordChannel>>(made));
+  SSL_free_buffers(ssl_);  // empty (nothing pending either way): OpenSSL's records are done
+}
+
+TlsResult TlsSession::channel_result(TlsResult r) {
+  if (r == TlsResult::kFailed) return fail(channel_->failure());
+  if (r == TlsResult::kClosed && channel_->close_notify_received()) state_ = TlsState::kClosed;
+  return r;
+}
+
+RecordChannelStats TlsSession::record_stats() const noexcept {
+  return channel_ ? channel_->stats() : RecordChannelStats{};
+}
+
+bool TlsSession::update_keys(bool request_peer) noexcept {
+  if (state_ != TlsState::kEstablished || close_notify_sent_) return false;
+  maybe_take_over();
+  if (channel_) {
+    channel_->update_keys(request_peer);
+    return true;
+  }
+  const bool ok = SSL_key_update(ssl_, request_peer ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) == 1;
+  if (!ok) ERR_clear_error();
+  return ok;
+}
+
 // --- driving -----------------------------------------------------------------------------
 
 TlsResult TlsSession::fail(std::string reason) {
@@ -351,6 +510,8 @@ TlsResult TlsSession::read(uint8_t* out, size_t cap, size_t* got) {
   *got = 0;
   if (state_ == TlsState::kFailed) return TlsResult::kFailed;
   if (state_ == TlsState::kClosed) return TlsResult::kClosed;
+  maybe_take_over();
+  if (channel_) return channel_result(channel_->read(*stream_, out, cap, got));
   // Nothing can come of a call into OpenSSL when the stream has no bytes, OpenSSL holds no
   // record it read ahead (or plaintext left over), and it has nothing waiting to be sent:
   // it would only ask the stream, get nothing and say WANT_READ. Skipping that is about a
@@ -364,13 +525,17 @@ TlsResult TlsSession::read(uint8_t* out, size_t cap, size_t* got) {
   if (state_ == TlsState::kHandshaking && SSL_is_init_finished(ssl_)) state_ = TlsState::kEstablished;
   if (r == 1) return TlsResult::kDone;
   *got = 0;
-  return result_of(r);
+  const TlsResult res = result_of(r);
+  if (res == TlsResult::kWantOutput) write_blocked_ = true;
+  return res;
 }
 
 TlsResult TlsSession::write(const uint8_t* data, size_t len, size_t* taken) {
   *taken = 0;
   if (state_ == TlsState::kFailed) return TlsResult::kFailed;
   if (close_notify_sent_) return TlsResult::kClosed;
+  maybe_take_over();
+  if (channel_) return channel_result(channel_->write(*stream_, data, len, taken));
   size_t total = 0;
   // With partial writes OpenSSL returns after each record it handed to the stream.
   while (total < len) {
@@ -379,17 +544,25 @@ TlsResult TlsSession::write(const uint8_t* data, size_t len, size_t* taken) {
     if (state_ == TlsState::kHandshaking && SSL_is_init_finished(ssl_)) state_ = TlsState::kEstablished;
     if (r != 1) {
       *taken = total;
-      return result_of(r);
+      const TlsResult res = result_of(r);
+      write_blocked_ = res == TlsResult::kWantOutput;
+      return res;
     }
     total += n;
   }
   *taken = total;
+  write_blocked_ = false;
   return TlsResult::kDone;
 }
 
 TlsResult TlsSession::shutdown() {
   if (state_ == TlsState::kFailed) return TlsResult::kFailed;
   if (close_notify_sent_) return TlsResult::kDone;
+  if (channel_) {
+    const TlsResult r = channel_result(channel_->shutdown(*stream_));
+    close_notify_sent_ = r == TlsResult::kDone;
+    return r;
+  }
   // Before the handshake completes there is no session to close: the caller just drops
   // the connection.
   if (!SSL_is_init_finished(ssl_)) return TlsResult::kDone;
@@ -401,11 +574,14 @@ TlsResult TlsSession::shutdown() {
   return result_of(r);
 }
 
-bool TlsSession::release_buffers() noexcept { return SSL_free_buffers(ssl_) == 1; }
+bool TlsSession::release_buffers() noexcept {
+  return channel_ ? channel_->release_buffers() : SSL_free_buffers(ssl_) == 1;
+}
 
 bool TlsSession::close_notify_sent() const noexcept { return close_notify_sent_; }
 
 bool TlsSession::close_notify_received() const noexcept {
+  if (channel_) return channel_->close_notify_received();
   return (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
 }
 

@@ -38,8 +38,11 @@
 #include <vector>
 
 #include "tls/tls_context.h"
+#include "tls/tls_records.h"
 
 namespace dotgate::tls {
+
+class RecordChannel;
 
 // The caller's side of the byte stream under one session (for the dataplane: a TCP
 // connection's receive and send buffers). The session only calls these from within its
@@ -118,6 +121,18 @@ class TlsSession {
   // come back on the next read or write. False (nothing freed) while they hold bytes not
   // yet passed on. The dataplane calls it when a session has nothing outstanding.
   bool release_buffers() noexcept;
+  // Updates our sending keys (a KeyUpdate ahead of the next record) and, with
+  // `request_peer`, asks the peer to update its own. Established sessions only.
+  bool update_keys(bool request_peer) noexcept;
+
+  // Which record layer carries the application data: "openssl" until (and unless) the
+  // session moved onto our own, then "ipsec-mb". A session moves once, right after OpenSSL
+  // has done the handshake and what comes with it (a client waits for the server's session
+  // ticket or first answer, so resumption keeps working), when it is TLS 1.3 with an
+  // AES-GCM suite and its context has the own layer (ProtocolConfig::own_record_layer).
+  std::string_view record_layer() const noexcept { return channel_ ? "ipsec-mb" : "openssl"; }
+  bool own_records() const noexcept { return channel_ != nullptr; }
+  RecordChannelStats record_stats() const noexcept;
 
   TlsState state() const noexcept { return state_; }
   const std::string& failure() const noexcept { return failure_; }  // empty unless kFailed
@@ -151,10 +166,19 @@ class TlsSession {
   static int verify_callback(int preverify_ok, X509_STORE_CTX* store);
   static int verify_chain(X509_STORE_CTX* store, void*);
   static int new_session(SSL* ssl, SSL_SESSION* session);
+  static void keylog(const SSL* ssl, const char* line);
+  static void record_seen(int write_p, int version, int content_type, const void* buf, size_t len, SSL* ssl,
+                          void* arg);
+  // Counts records and catches the traffic secrets when `setup` has the own layer.
+  void watch_records(const RecordLayerSetup& setup);
+  // Moves the session onto the own record layer when it may (see record_layer()).
+  void maybe_take_over();
+  TlsResult channel_result(TlsResult r);
   bool chain_matches_pin(X509_STORE_CTX* store) const;
 
   SSL* ssl_ = nullptr;
   CipherStream* stream_ = nullptr;
+  OSSL_LIB_CTX* library_ = nullptr;
   ClientContext* client_ = nullptr;  // null for server sessions
   std::shared_ptr<SpareSsls> spares_;  // server sessions: where the SSL goes back to
   uint32_t upstream_key_ = 0;
@@ -165,6 +189,18 @@ class TlsSession {
   bool pin_mismatch_ = false;
   bool close_notify_sent_ = false;
   std::string failure_;
+
+  // The own record layer: what the switch needs, counted while OpenSSL does the records.
+  const RecordLayerSetup* records_ = nullptr;  // the context's; null: OpenSSL throughout
+  std::unique_ptr<RecordChannel> channel_;
+  TrafficSecret client_secret_, server_secret_;  // application traffic secrets _0 (keylog)
+  uint64_t records_in_ = 0, records_out_ = 0;    // under those secrets, each way
+  uint64_t app_records_in_ = 0;                  // of them application data
+  uint32_t tickets_in_ = 0;                      // NewSessionTickets OpenSSL read
+  bool reading_app_keys_ = false, writing_app_keys_ = false;
+  bool keys_changed_ = false;   // a KeyUpdate went through OpenSSL: the secrets are stale
+  bool write_blocked_ = false;  // OpenSSL holds part of a record for the stream
+  bool take_over_refused_ = false;
 };
 
 }  // namespace dotgate::tls

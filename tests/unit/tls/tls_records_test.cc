@@ -135,6 +135,8 @@ class OwnRecordsTest : public TlsFixture, public ::testing::WithParamInterface<c
     ProtocolConfig p;
     p.min_version = TlsVersion::kTls13;
     p.tls13_ciphersuites = GetParam();
+    // Both sessions stay on OpenSSL's records: these tests are the peer our layer talks to.
+    p.own_record_layer = false;
     ClientConfig c;
     c.protocol = p;
     cc = client_context(c);

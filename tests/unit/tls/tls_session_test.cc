@@ -15,27 +15,36 @@ namespace {
 
 using namespace testutil;
 
-class TlsSessionTest : public TlsFixture {};
+// Every session test runs with each side on OpenSSL's records or on ours (after the
+// handshake), so each pairing of the two record layers meets.
+enum class Layers { kOpenSsl, kOwn, kOwnClient, kOwnServer };
 
-// A DNS-looking message of `len` bytes whose content depends on `seed`.
-std::vector<uint8_t> message(size_t len, uint8_t seed) {
-  std::vector<uint8_t> m(len);
-  for (size_t i = 0; i < len; ++i) m[i] = static_cast<uint8_t>(seed * 31 + i);
-  return m;
-}
+class TlsSessionTest : public TlsFixture, public ::testing::WithParamInterface<Layers> {
+ protected:
+  void SetUp() override {
+    client_own_records = GetParam() == Layers::kOwn || GetParam() == Layers::kOwnClient;
+    server_own_records = GetParam() == Layers::kOwn || GetParam() == Layers::kOwnServer;
+  }
+  // After traffic both ways, each side is on the layer the parameter says.
+  void expect_layers(const Link& link) const {
+    EXPECT_EQ(link.client.session->own_records(), client_own_records);
+    EXPECT_EQ(link.server.session->own_records(), server_own_records);
+  }
+};
 
-std::vector<std::vector<uint8_t>> messages_in(const std::vector<uint8_t>& stream) {
-  DotReassembler r;
-  r.feed(stream.data(), stream.size());
-  std::vector<std::vector<uint8_t>> out;
-  const uint8_t* m;
-  size_t len;
-  while (r.next(&m, &len) == FrameResult::kMessage) out.emplace_back(m, m + len);
-  EXPECT_FALSE(r.in_frame());
-  return out;
-}
+INSTANTIATE_TEST_SUITE_P(Records, TlsSessionTest,
+                         ::testing::Values(Layers::kOpenSsl, Layers::kOwn, Layers::kOwnClient, Layers::kOwnServer),
+                         [](const ::testing::TestParamInfo<Layers>& i) {
+                           switch (i.param) {
+                             case Layers::kOpenSsl: return "OpenSsl";
+                             case Layers::kOwn: return "Own";
+                             case Layers::kOwnClient: return "OwnClient";
+                             case Layers::kOwnServer: return "OwnServer";
+                           }
+                           return "";
+                         });
 
-TEST_F(TlsSessionTest, HandshakeReportsWhatWasNegotiated) {
+TEST_P(TlsSessionTest, HandshakeReportsWhatWasNegotiated) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = join(*cc, *sc, by_name());
@@ -56,40 +65,16 @@ TEST_F(TlsSessionTest, HandshakeReportsWhatWasNegotiated) {
   EXPECT_EQ(c.handshake(), TlsResult::kDone);  // idempotent once established
 }
 
-// Pipelined DoT both ways: a burst of queries coalesced into one write, answers back in
-// another order, over a stream with the given knobs.
-void exchange(Link& link, size_t queries) {
-  DotWriter out;
-  std::vector<std::vector<uint8_t>> sent;
-  for (size_t i = 0; i < queries; ++i) {
-    sent.push_back(message(40 + i * 7 % 90, static_cast<uint8_t>(i)));
-    ASSERT_TRUE(out.append(sent.back().data(), sent.back().size()));
-  }
-  link.client.to_send.assign(out.data(), out.data() + out.size());
-  link.pump();
-  ASSERT_TRUE(link.client.to_send.empty());
-  const auto got = messages_in(link.server.received);
-  ASSERT_EQ(got, sent);
-  DotWriter back;
-  std::vector<std::vector<uint8_t>> answers;
-  for (size_t i = queries; i-- > 0;) {
-    answers.push_back(message(200 + i, static_cast<uint8_t>(i + 100)));
-    back.append(answers.back().data(), answers.back().size());
-  }
-  link.server.to_send.assign(back.data(), back.data() + back.size());
-  link.pump();
-  EXPECT_EQ(messages_in(link.client.received), answers);
-}
-
-TEST_F(TlsSessionTest, PipelinedMessagesBothWays) {
+TEST_P(TlsSessionTest, PipelinedMessagesBothWays) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
   ASSERT_TRUE(link->established());
   exchange(*link, 32);
+  expect_layers(*link);
 }
 
-TEST_F(TlsSessionTest, OneByteAtATime) {
+TEST_P(TlsSessionTest, OneByteAtATime) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = join(*cc, *sc, by_name());
@@ -104,7 +89,7 @@ TEST_F(TlsSessionTest, OneByteAtATime) {
   exchange(*link, 5);
 }
 
-TEST_F(TlsSessionTest, DelayedAndSplitDelivery) {
+TEST_P(TlsSessionTest, DelayedAndSplitDelivery) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = join(*cc, *sc, by_name());
@@ -116,7 +101,7 @@ TEST_F(TlsSessionTest, DelayedAndSplitDelivery) {
   exchange(*link, 12);
 }
 
-TEST_F(TlsSessionTest, LargeWritesThroughAFullStream) {
+TEST_P(TlsSessionTest, LargeWritesThroughAFullStream) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
@@ -135,34 +120,44 @@ TEST_F(TlsSessionTest, LargeWritesThroughAFullStream) {
   EXPECT_EQ(link->server.received, big);
 }
 
-TEST_F(TlsSessionTest, ReleaseBuffersWhenIdle) {
+TEST_P(TlsSessionTest, ReleaseBuffersWhenIdle) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
   ASSERT_TRUE(link->established());
+  exchange(*link, 1);  // a query and its answer: each side is on its record layer now
+  expect_layers(*link);
+  link->server.received.clear();
+  link->client.received.clear();
   EXPECT_TRUE(link->client.session->release_buffers());
   EXPECT_TRUE(link->server.session->release_buffers());
-  // Two records arrive together; read ahead takes both in, and while the second is still
-  // unread the buffer cannot go.
+  // Two records arrive together and the stream reads take both in; while part of the
+  // second is still unread the buffer cannot go.
   const std::vector<uint8_t> a = message(100, 1), b = message(50, 2);
   size_t taken = 0;
   ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
   ASSERT_EQ(link->server.session->write(b.data(), b.size(), &taken), TlsResult::kDone);
   link->client.end.round();
-  uint8_t buf[256];
+  uint8_t buf[120];  // all of a, part of b
+  std::vector<uint8_t> got_all;
   size_t got = 0;
   ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
-  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
+  got_all.insert(got_all.end(), buf, buf + got);
   EXPECT_FALSE(link->client.session->release_buffers());
-  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
-  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), b);
-  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  while (link->client.session->read(buf, sizeof buf, &got) == TlsResult::kDone) {
+    got_all.insert(got_all.end(), buf, buf + got);
+  }
+  std::vector<uint8_t> both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  EXPECT_EQ(got_all, both);
   EXPECT_TRUE(link->client.session->release_buffers());
   // A record waiting for room in the stream keeps the write buffer.
   link->client.end.room = 0;
-  EXPECT_EQ(link->client.session->write(a.data(), a.size(), &taken), TlsResult::kWantOutput);
+  const TlsResult w = link->client.session->write(a.data(), a.size(), &taken);
+  EXPECT_EQ(w, TlsResult::kWantOutput);
   EXPECT_FALSE(link->client.session->release_buffers());
-  link->client.to_send = a;
+  // OpenSSL wants the same bytes again; ours took them into the record it holds.
+  link->client.to_send.assign(a.begin() + static_cast<long>(taken), a.end());
   link->pump();
   EXPECT_EQ(link->server.received, a);
   EXPECT_TRUE(link->client.session->release_buffers());
@@ -170,7 +165,7 @@ TEST_F(TlsSessionTest, ReleaseBuffersWhenIdle) {
   exchange(*link, 3);  // and they come back when needed
 }
 
-TEST_F(TlsSessionTest, ReadWithNoInputDoesNotAskTheStream) {
+TEST_P(TlsSessionTest, ReadWithNoInputDoesNotAskTheStream) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
@@ -190,7 +185,7 @@ TEST_F(TlsSessionTest, ReadWithNoInputDoesNotAskTheStream) {
   exchange(*link, 4);
 }
 
-TEST_F(TlsSessionTest, PlaintextLeftInOpenSslIsReadWithNoStreamInput) {
+TEST_P(TlsSessionTest, PlaintextLeftInOpenSslIsReadWithNoStreamInput) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
@@ -210,29 +205,46 @@ TEST_F(TlsSessionTest, PlaintextLeftInOpenSslIsReadWithNoStreamInput) {
   EXPECT_EQ(got_all, a);
 }
 
-TEST_F(TlsSessionTest, KeyUpdateRequestedByThePeer) {
+TEST_P(TlsSessionTest, KeyUpdateRequestedByThePeer) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
   ASSERT_TRUE(link->established());
-  // The server updates its keys and asks the client to update too. OpenSSL 3.0 queues the
-  // client's own KeyUpdate for its next write, so reads in between find nothing to do.
-  ASSERT_EQ(SSL_key_update(link->server.session->native(), SSL_KEY_UPDATE_REQUESTED), 1);
-  const std::vector<uint8_t> a = message(40, 4);
-  size_t taken = 0;
-  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
-  link->client.end.round();
-  uint8_t buf[256];
-  size_t got = 0;
-  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
-  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
-  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
-  exchange(*link, 3);  // the client's KeyUpdate goes out ahead of its first query
-  EXPECT_EQ(link->server.session->state(), TlsState::kEstablished);
-  EXPECT_EQ(link->client.session->state(), TlsState::kEstablished);
+  exchange(*link, 2);
+  for (Side* updater : {&link->server, &link->client}) {
+    Side* peer = updater == &link->server ? &link->client : &link->server;
+    // The updater changes its keys and asks the peer to change its own. The KeyUpdate goes
+    // out ahead of the next record; OpenSSL 3.0 queues the peer's reply for its next write
+    // (ours sends it at once when it can).
+    ASSERT_TRUE(updater->session->update_keys(true));
+    const std::vector<uint8_t> a = message(40, 4);
+    size_t taken = 0;
+    ASSERT_EQ(updater->session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+    peer->end.round();
+    uint8_t buf[256];
+    size_t got = 0;
+    ASSERT_EQ(peer->session->read(buf, sizeof buf, &got), TlsResult::kDone) << peer->session->failure();
+    EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
+    EXPECT_EQ(peer->session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+    link->server.received.clear();
+    link->client.received.clear();
+    exchange(*link, 3);  // both ways under the new keys
+    EXPECT_EQ(link->server.session->state(), TlsState::kEstablished) << link->server.session->failure();
+    EXPECT_EQ(link->client.session->state(), TlsState::kEstablished) << link->client.session->failure();
+    link->server.received.clear();
+    link->client.received.clear();
+  }
+  expect_layers(*link);
+  // On our layer each side counted what it took part in: one update from the peer
+  // (answered), one of its own and the peer's answer.
+  for (Side* side : {&link->client, &link->server}) {
+    if (!side->session->own_records()) continue;
+    EXPECT_EQ(side->session->record_stats().key_updates_received, 2u);
+    EXPECT_EQ(side->session->record_stats().key_updates_sent, 2u);
+  }
 }
 
-TEST_F(TlsSessionTest, CloseNotifyBothWays) {
+TEST_P(TlsSessionTest, CloseNotifyBothWays) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
@@ -255,7 +267,7 @@ TEST_F(TlsSessionTest, CloseNotifyBothWays) {
   EXPECT_EQ(taken, 0u);
 }
 
-TEST_F(TlsSessionTest, StreamEndWithoutCloseNotifyIsTruncation) {
+TEST_P(TlsSessionTest, StreamEndWithoutCloseNotifyIsTruncation) {
   auto cc = client_context();
   auto sc = server_context();
   auto link = connect(*cc, *sc, by_name());
@@ -266,7 +278,7 @@ TEST_F(TlsSessionTest, StreamEndWithoutCloseNotifyIsTruncation) {
   EXPECT_EQ(link->client.session->failure(), "unexpected eof while reading");
 }
 
-TEST_F(TlsSessionTest, StrictModeNeedsANameOrAPin) {
+TEST_P(TlsSessionTest, StrictModeNeedsANameOrAPin) {
   auto cc = client_context();
   Endpoint e;
   EXPECT_NE(error_of(TlsSession::client(*cc, e, ClientAuth{}, 0)).find("cannot be authenticated"),

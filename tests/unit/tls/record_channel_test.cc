@@ -1,0 +1,227 @@
+// Tests for the move of established sessions onto the own record layer
+// (tls/record_channel.h, TlsSession::maybe_take_over): when a session switches and when it
+// stays on OpenSSL, sequence numbers carried over, key updates, late tickets, and failures.
+// The session behaviours both layers share run in tls_session_test.cc with every pairing.
+#include "tls/record_channel.h"
+
+#include <gtest/gtest.h>
+
+#include "tls_fixture.h"
+
+namespace dotgate::tls {
+namespace {
+
+using namespace testutil;
+
+class OwnRecordLayerTest : public TlsFixture {
+ protected:
+  // Sends `n` messages from `from` one record each, pumping in between, and checks that
+  // `to` received them all intact.
+  static void one_record_each(Link& link, Side& from, Side& to, size_t n) {
+    to.received.clear();
+    std::vector<uint8_t> all;
+    for (size_t i = 0; i < n; ++i) {
+      const std::vector<uint8_t> m = message(30 + i % 50, static_cast<uint8_t>(i));
+      size_t taken = 0;
+      ASSERT_EQ(from.session->write(m.data(), m.size(), &taken), TlsResult::kDone) << from.session->failure();
+      all.insert(all.end(), m.begin(), m.end());
+      link.pump();
+    }
+    EXPECT_EQ(to.received, all) << to.session->failure();
+  }
+};
+
+TEST_F(OwnRecordLayerTest, ServerSwitchesAtOnceClientAfterTheTicket) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  // The server switched on its first call after the handshake; the client on the read
+  // after the one that took in the ticket (connect() reads until there is nothing).
+  EXPECT_EQ(link->client.session->record_layer(), "ipsec-mb");
+  exchange(*link, 4);
+  EXPECT_EQ(link->client.session->record_layer(), "ipsec-mb");
+  EXPECT_EQ(link->server.session->record_layer(), "ipsec-mb");
+  EXPECT_EQ(cc->stored_sessions(), 1u);  // the ticket reached OpenSSL's client first
+  EXPECT_EQ(link->client.session->record_stats().late_tickets, 0u);
+}
+
+TEST_F(OwnRecordLayerTest, WithoutTicketsTheClientSwitchesAfterTheFirstAnswer) {
+  ServerConfig s;
+  s.tickets_per_handshake = 0;
+  auto cc = client_context();
+  auto sc = server_context(s);
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  // Several query records leave through OpenSSL before anything comes back: the own
+  // layer must continue at their sequence number.
+  one_record_each(*link, link->client, link->server, 5);
+  EXPECT_FALSE(link->client.session->own_records());
+  EXPECT_TRUE(link->server.session->own_records());
+  one_record_each(*link, link->server, link->client, 1);  // the first answer, through OpenSSL
+  one_record_each(*link, link->client, link->server, 5);
+  EXPECT_TRUE(link->client.session->own_records());
+  one_record_each(*link, link->server, link->client, 5);
+  exchange(*link, 20);
+  EXPECT_EQ(cc->stored_sessions(), 0u);
+}
+
+TEST_F(OwnRecordLayerTest, Tls12AndChaChaStayOnOpenSsl) {
+  {
+    ClientConfig c;
+    c.protocol.max_version = TlsVersion::kTls12;
+    auto cc = client_context(c);
+    auto sc = server_context();
+    auto link = connect(*cc, *sc, by_name());
+    ASSERT_TRUE(link->established());
+    exchange(*link, 3);
+    EXPECT_EQ(link->client.session->version(), "TLSv1.2");
+    EXPECT_FALSE(link->client.session->own_records());
+    EXPECT_FALSE(link->server.session->own_records());
+  }
+  {
+    ClientConfig c;
+    c.protocol.tls13_ciphersuites = "TLS_CHACHA20_POLY1305_SHA256";
+    auto cc = client_context(c);
+    auto sc = server_context();
+    auto link = connect(*cc, *sc, by_name());
+    ASSERT_TRUE(link->established());
+    exchange(*link, 3);
+    EXPECT_EQ(link->client.session->cipher(), "TLS_CHACHA20_POLY1305_SHA256");
+    EXPECT_FALSE(link->client.session->own_records());
+    EXPECT_FALSE(link->server.session->own_records());
+  }
+}
+
+TEST_F(OwnRecordLayerTest, Aes256Suite) {
+  ClientConfig c;
+  c.protocol.tls13_ciphersuites = "TLS_AES_256_GCM_SHA384";
+  auto cc = client_context(c);
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  ASSERT_TRUE(link->established());
+  exchange(*link, 10);
+  EXPECT_EQ(link->client.session->cipher(), "TLS_AES_256_GCM_SHA384");
+  EXPECT_TRUE(link->client.session->own_records());
+  EXPECT_TRUE(link->server.session->own_records());
+  exchange(*link, 10);
+}
+
+// Our layer updates its sending keys every N records (OpenSSL never does); OpenSSL's
+// reader and ours follow.
+TEST_F(OwnRecordLayerTest, KeysUpdatedAfterTheConfiguredNumberOfRecords) {
+  for (const bool server_own : {true, false}) {
+    server_own_records = server_own;
+    ClientConfig c;
+    c.protocol.key_update_after_records = 4;
+    auto cc = client_context(c);
+    auto sc = server_context();
+    auto link = connect(*cc, *sc, by_name());
+    exchange(*link, 1);
+    ASSERT_TRUE(link->client.session->own_records());
+    const uint64_t before = link->client.session->record_stats().key_updates_sent;
+    one_record_each(*link, link->client, link->server, 30);
+    EXPECT_GE(link->client.session->record_stats().key_updates_sent - before, 7u);
+    exchange(*link, 8);
+    EXPECT_EQ(link->server.session->state(), TlsState::kEstablished) << link->server.session->failure();
+  }
+}
+
+// A server that sends a ticket long after the handshake (OpenSSL's SSL_new_session_ticket):
+// our client counts it and goes on.
+TEST_F(OwnRecordLayerTest, LateTicketCountedAndDropped) {
+  server_own_records = false;
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  exchange(*link, 2);
+  ASSERT_TRUE(link->client.session->own_records());
+  ASSERT_EQ(SSL_new_session_ticket(link->server.session->native()), 1);
+  exchange(*link, 2);  // the ticket goes out with the answers
+  EXPECT_EQ(link->client.session->record_stats().late_tickets, 1u);
+  EXPECT_EQ(link->client.session->state(), TlsState::kEstablished);
+}
+
+TEST_F(OwnRecordLayerTest, TamperedRecordFailsAndTellsThePeer) {
+  for (const bool server_own : {true, false}) {
+    server_own_records = server_own;
+    auto cc = client_context();
+    auto sc = server_context();
+    auto link = connect(*cc, *sc, by_name());
+    exchange(*link, 2);
+    ASSERT_TRUE(link->client.session->own_records());
+    const std::vector<uint8_t> a = message(80, 9);
+    size_t taken = 0;
+    ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+    link->client.end.round();
+    ASSERT_GT(link->client.end.inbox.size(), 40u);
+    link->client.end.inbox[30] ^= 0x01;
+    uint8_t buf[256];
+    size_t got = 0;
+    EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kFailed);
+    EXPECT_EQ(got, 0u);
+    EXPECT_EQ(link->client.session->failure(), record_status_name(RecordStatus::kBadRecordMac));
+    link->pump();  // the alert reaches the server
+    EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+    EXPECT_NE(link->server.session->failure().find("bad record mac"), std::string::npos)
+        << link->server.session->failure();
+  }
+}
+
+// The server's fatal alert reaches our client with its description.
+TEST_F(OwnRecordLayerTest, PeerAlertNamed) {
+  client_own_records = false;
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  exchange(*link, 2);
+  ASSERT_TRUE(link->server.session->own_records());
+  // OpenSSL's client sees a record it cannot open and answers bad_record_mac.
+  const std::vector<uint8_t> a = message(80, 9);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  link->client.end.round();
+  link->client.end.inbox[30] ^= 0x01;
+  link->pump();
+  EXPECT_EQ(link->client.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->server.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->server.session->failure(), "the peer sent an alert: bad record mac");
+}
+
+TEST_F(OwnRecordLayerTest, GarbageHeaderRefusedWithoutWaitingForABody) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  exchange(*link, 1);
+  ASSERT_TRUE(link->server.session->own_records());
+  const uint8_t junk[] = {0x16, 0x03, 0x03, 0x40, 0x00};  // a handshake record, 16 kB announced
+  link->server.end.inbox.assign(junk, junk + sizeof junk);
+  uint8_t buf[64];
+  size_t got = 0;
+  EXPECT_EQ(link->server.session->read(buf, sizeof buf, &got), TlsResult::kFailed);
+  EXPECT_EQ(link->server.session->failure(), record_status_name(RecordStatus::kBadHeader));
+}
+
+TEST_F(OwnRecordLayerTest, CloseNotifyAfterDataInOneRead) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  exchange(*link, 1);
+  ASSERT_TRUE(link->client.session->own_records());
+  const std::vector<uint8_t> a = message(60, 1);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  ASSERT_EQ(link->server.session->shutdown(), TlsResult::kDone);
+  EXPECT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kClosed);
+  link->client.end.round();
+  uint8_t buf[256];
+  size_t got = 0;
+  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kClosed);
+  EXPECT_EQ(link->client.session->state(), TlsState::kClosed);
+  EXPECT_TRUE(link->client.session->close_notify_received());
+}
+
+}  // namespace
+}  // namespace dotgate::tls
