@@ -29,6 +29,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ namespace {
 
 size_t g_live_bytes = 0;  // usable bytes of every live OpenSSL allocation
 uint64_t g_allocations = 0;
+
+size_t g_cxx_live_bytes = 0;  // usable bytes of every live operator-new allocation
 
 void* counting_malloc(size_t n, const char*, int) {
   void* p = std::malloc(n);
@@ -577,11 +580,14 @@ void BM_ServerSessionNewFree(benchmark::State& state) {
 BENCHMARK(BM_ServerSessionNewFree);
 
 // Establishes 256 pairs, exchanges one query and answer on each, then frees the server
-// sessions, the client sessions and the stored tickets, counting what each freed (OpenSSL's
-// allocations, by malloc_usable_size; the TlsSession objects themselves are not in it).
-// Arg: 1 = the sessions released their record buffers first (idle), 0 = they hold them.
+// sessions, the client sessions and the stored tickets, counting what each freed: OpenSSL's
+// allocations and ours (operator new: the TlsSession, the own record layer's channel, key
+// schedules and buffers), by malloc_usable_size.
+// Args: release (1 = the sessions released their record buffers first, idle; 0 = they hold
+// them), own (1 = both sides on the own record layer, 0 = OpenSSL's).
 void BM_IdleSessionBytes(benchmark::State& state) {
-  World w(0);  // no SSL kept for reuse: freeing a server session frees all it holds
+  const bool own = state.range(1) != 0;
+  World w(0, own, own);  // no SSL kept for reuse: freeing a server session frees all it holds
   constexpr size_t kPairs = 256;
   const std::vector<uint8_t> query = padded_query();
   for (auto _ : state) {
@@ -599,22 +605,48 @@ void BM_IdleSessionBytes(benchmark::State& state) {
       if (state.range(0) && !(p.client->release_buffers() && p.server->release_buffers())) {
         state.SkipWithError("buffers not released");
       }
+      if (p.client->own_records() != own || p.server->own_records() != own) {
+        state.SkipWithError("not on the record layer asked for");
+      }
     }
-    const size_t with_all = g_live_bytes;
+    auto live = [] { return g_live_bytes + g_cxx_live_bytes; };
+    const size_t with_all = live();
     for (auto& p : pairs) p->server.reset();
-    const size_t without_servers = g_live_bytes;
+    const size_t without_servers = live();
     for (auto& p : pairs) p->client.reset();
-    const size_t without_clients = g_live_bytes;
+    const size_t without_clients = live();
     for (size_t i = 0; i < kPairs; ++i) w.client->forget_session(static_cast<uint32_t>(i));
     state.counters["server_bytes/session"] = static_cast<double>(with_all - without_servers) / kPairs;
     state.counters["client_bytes/session"] = static_cast<double>(without_servers - without_clients) / kPairs;
-    state.counters["stored_ticket_bytes/upstream"] = static_cast<double>(without_clients - g_live_bytes) / kPairs;
+    state.counters["stored_ticket_bytes/upstream"] = static_cast<double>(without_clients - live()) / kPairs;
   }
-  state.counters["TlsSession_object_bytes"] = sizeof(TlsSession);
 }
-BENCHMARK(BM_IdleSessionBytes)->Arg(1)->Arg(0)->Iterations(1);
+BENCHMARK(BM_IdleSessionBytes)->ArgNames({"release", "own"})->Args({1, 1})->Args({1, 0})->Args({0, 1})->Args({0, 0})->Iterations(1);
 
 }  // namespace
+
+// Counts our own allocations beside OpenSSL's (BM_IdleSessionBytes).
+void* operator new(size_t n) {
+  void* p = std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  g_cxx_live_bytes += malloc_usable_size(p);
+  return p;
+}
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  void* p = std::malloc(n ? n : 1);
+  if (p) g_cxx_live_bytes += malloc_usable_size(p);
+  return p;
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p) noexcept {
+  if (!p) return;
+  g_cxx_live_bytes -= malloc_usable_size(p);
+  std::free(p);
+}
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete(void* p, size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, size_t) noexcept { operator delete(p); }
 
 int main(int argc, char** argv) {
   // Must precede every other OpenSSL call; OpenSSL refuses once it has allocated.

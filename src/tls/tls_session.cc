@@ -220,11 +220,11 @@ std::variant<std::unique_ptr<TlsSession>, TlsError> TlsSession::server(ServerCon
 // (SSL_clear). Only sessions that completed a handshake and did not fail come here, so no
 // broken state is carried over; the next ClientHello starts from scratch (OpenSSL resets
 // each extension's state as it parses one: SNI, ALPN, key shares, PSK modes...).
-bool TlsSession::recycle() noexcept {
-  SSL_set_app_data(ssl_, nullptr);
-  SSL_set_msg_callback(ssl_, nullptr);
-  SSL_set_bio(ssl_, nullptr, nullptr);  // frees our BIO; nothing points at the stream now
-  const bool ok = SSL_set_session(ssl_, nullptr) == 1 && SSL_free_buffers(ssl_) == 1 && SSL_clear(ssl_) == 1;
+bool TlsSession::recycle(SSL* ssl) noexcept {
+  SSL_set_app_data(ssl, nullptr);
+  SSL_set_msg_callback(ssl, nullptr);
+  SSL_set_bio(ssl, nullptr, nullptr);  // frees our BIO; nothing points at the stream now
+  const bool ok = SSL_set_session(ssl, nullptr) == 1 && SSL_free_buffers(ssl) == 1 && SSL_clear(ssl) == 1;
   if (!ok) ERR_clear_error();
   return ok;
 }
@@ -233,17 +233,23 @@ TlsSession::~TlsSession() {
   client_secret_.cleanse();
   server_secret_.cleanse();
   channel_.reset();
+  release_ssl();
+}
+
+void TlsSession::release_ssl() noexcept {
   if (!ssl_) return;
+  SSL* ssl = ssl_;
+  ssl_ = nullptr;
   // Without SENT_SHUTDOWN, SSL_free takes the connection for a broken one and marks its
   // session unusable, which would throw away the ticket the next connection resumes with.
   // A failed session keeps that verdict.
-  if (state_ != TlsState::kFailed) SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+  if (state_ != TlsState::kFailed) SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_SENT_SHUTDOWN);
   if (spares_ && spares_->open && spares_->ssl.size() < spares_->max &&
-      (state_ == TlsState::kEstablished || state_ == TlsState::kClosed) && recycle()) {
-    spares_->ssl.push_back(ssl_);
+      (state_ == TlsState::kEstablished || state_ == TlsState::kClosed) && recycle(ssl)) {
+    spares_->ssl.push_back(ssl);
     return;
   }
-  SSL_free(ssl_);
+  SSL_free(ssl);
 }
 
 // --- certificate checks (client) ---------------------------------------------------------
@@ -428,7 +434,18 @@ void TlsSession::maybe_take_over() {
     return;
   }
   channel_ = std::move(std::get<std::unique_ptr<RecordChannel>>(made));
-  SSL_free_buffers(ssl_);  // empty (nothing pending either way): OpenSSL's records are done
+  // OpenSSL's part is over: keep what the accessors report and let the SSL go (7.6 kB
+  // idle; a server's back to its context for the next client). Version and suite names
+  // are OpenSSL's static strings.
+  version_ = SSL_get_version(ssl_);
+  cipher_name_ = SSL_CIPHER_get_name(suite);
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+  if (alpn) alpn_.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  resumed_ = SSL_session_reused(ssl_) == 1;
+  if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) server_name_ = sni;
+  release_ssl();
 }
 
 TlsResult TlsSession::channel_result(TlsResult r) {
@@ -582,26 +599,34 @@ bool TlsSession::close_notify_sent() const noexcept { return close_notify_sent_;
 
 bool TlsSession::close_notify_received() const noexcept {
   if (channel_) return channel_->close_notify_received();
-  return (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
+  return ssl_ && (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
 }
 
 // --- after the handshake -----------------------------------------------------------------
 
-std::string_view TlsSession::version() const noexcept { return SSL_get_version(ssl_); }
+std::string_view TlsSession::version() const noexcept { return ssl_ ? SSL_get_version(ssl_) : version_; }
 
 std::string_view TlsSession::cipher() const noexcept {
+  if (!ssl_) return cipher_name_;
   const SSL_CIPHER* c = SSL_get_current_cipher(ssl_);
   return c ? SSL_CIPHER_get_name(c) : "";
 }
 
 std::string_view TlsSession::alpn() const noexcept {
+  if (!ssl_) return alpn_;
   const unsigned char* p = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl_, &p, &len);
   return p ? std::string_view(reinterpret_cast<const char*>(p), len) : std::string_view();
 }
 
-bool TlsSession::resumed() const noexcept { return SSL_session_reused(ssl_) == 1; }
+bool TlsSession::resumed() const noexcept { return ssl_ ? SSL_session_reused(ssl_) == 1 : resumed_; }
+
+std::string_view TlsSession::server_name() const noexcept {
+  if (!ssl_) return server_name_;
+  const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return sni ? sni : "";
+}
 
 std::string_view TlsSession::verified_name() const noexcept {
   // Once established, the configured name is the one that was verified: in this handshake,

@@ -145,6 +145,8 @@ class TlsSession {
   std::string_view cipher() const noexcept;   // "TLS_AES_128_GCM_SHA256"
   std::string_view alpn() const noexcept;     // "dot", or empty
   bool resumed() const noexcept;
+  // Server sessions: the name the client asked for (SNI), empty if none.
+  std::string_view server_name() const noexcept;
   // The name (or address) the upstream's certificate was verified against (client, once
   // established; empty with pins alone). For a resumed session: the name the stored
   // session was verified under.
@@ -152,7 +154,8 @@ class TlsSession {
 
   // For tests and diagnostics only (e.g. trying renegotiation). A server session's SSL is
   // reused by later sessions of its context: its options and mode are reset from the
-  // context then, anything else set through here may carry over.
+  // context then, anything else set through here may carry over. Null once the session
+  // moved onto the own record layer (the SSL is freed or back with its context then).
   SSL* native() const noexcept { return ssl_; }
 
  private:
@@ -160,7 +163,9 @@ class TlsSession {
   // `reuse`: a cleared SSL of ctx to use instead of a new one (freed if this fails).
   static std::variant<std::unique_ptr<TlsSession>, TlsError> make(SSL_CTX* ctx, OSSL_LIB_CTX* library,
                                                                    CipherStream& stream, SSL* reuse = nullptr);
-  bool recycle() noexcept;
+  bool recycle(SSL* ssl) noexcept;
+  // Frees the SSL, or gives a cleanly finished server one back to its context.
+  void release_ssl() noexcept;
   TlsResult result_of(int ret);
   TlsResult fail(std::string reason);
   static int verify_callback(int preverify_ok, X509_STORE_CTX* store);
@@ -201,6 +206,10 @@ class TlsSession {
   bool keys_changed_ = false;   // a KeyUpdate went through OpenSSL: the secrets are stale
   bool write_blocked_ = false;  // OpenSSL holds part of a record for the stream
   bool take_over_refused_ = false;
+  // What the accessors report once the SSL is gone (after the switch).
+  std::string_view version_, cipher_name_;
+  std::string alpn_, server_name_;
+  bool resumed_ = false;
 };
 
 }  // namespace dotgate::tls

@@ -223,5 +223,31 @@ TEST_F(OwnRecordLayerTest, CloseNotifyAfterDataInOneRead) {
   EXPECT_TRUE(link->client.session->close_notify_received());
 }
 
+// Once on our layer a session needs no SSL: a server's goes back to its context at once
+// (the next client reuses it while this one goes on), a client's is freed with its ticket
+// still resumable.
+TEST_F(OwnRecordLayerTest, SslsLetGoAtTheSwitch) {
+  auto cc = client_context();
+  auto sc = server_context();
+  auto first = connect(*cc, *sc, by_name());
+  exchange(*first, 2);
+  ASSERT_TRUE(first->server.session->own_records());
+  EXPECT_EQ(first->server.session->native(), nullptr);
+  EXPECT_EQ(first->client.session->native(), nullptr);
+  EXPECT_EQ(sc->spare_ssl_objects(), 1u);
+  auto second = join(*cc, *sc, by_name());
+  EXPECT_EQ(sc->spare_ssl_objects(), 0u);  // taken by the second connection's server
+  second->pump();
+  EXPECT_EQ(sc->spare_ssl_objects(), 1u);  // and back after its handshake
+  exchange(*second, 2);
+  EXPECT_TRUE(second->client.session->resumed());
+  EXPECT_EQ(second->client.session->version(), "TLSv1.3");
+  EXPECT_EQ(second->client.session->cipher(), "TLS_AES_256_GCM_SHA384");  // OpenSSL's first choice
+  EXPECT_EQ(second->client.session->alpn(), "dot");
+  EXPECT_EQ(second->server.session->alpn(), "dot");
+  exchange(*first, 2);  // the first goes on without its SSL
+  EXPECT_EQ(sc->spare_ssl_objects(), 1u);
+}
+
 }  // namespace
 }  // namespace dotgate::tls
