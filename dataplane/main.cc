@@ -98,6 +98,7 @@ void fill_snapshot(const worker::Worker& w, const std::vector<std::unique_ptr<Mb
       std::snprintf(o.name, sizeof o.name, "%s", upstream::format_upstream(st.spec).c_str());
       std::snprintf(o.tls_version, sizeof o.tls_version, "%s", tls.version.c_str());
       std::snprintf(o.tls_cipher, sizeof o.tls_cipher, "%s", tls.cipher.c_str());
+      std::snprintf(o.tls_record_layer, sizeof o.tls_record_layer, "%s", tls.record_layer.c_str());
       std::snprintf(o.verified_name, sizeof o.verified_name, "%s", tls.verified_name.c_str());
       std::snprintf(o.last_tls_failure, sizeof o.last_tls_failure, "%s", tls.last_failure.c_str());
       o.down = st.down;
@@ -323,6 +324,11 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
   DOTGATE_STAT(queries_udp);
   DOTGATE_STAT(queries_tcp);
   DOTGATE_STAT(queries_dot);
+  DOTGATE_STAT(tls_own_records_upstream);
+  DOTGATE_STAT(tls_own_records_clients);
+  DOTGATE_STAT(tls_key_updates_sent);
+  DOTGATE_STAT(tls_key_updates_received);
+  DOTGATE_STAT(tls_late_tickets);
   DOTGATE_STAT(refused_acl);
   DOTGATE_STAT(dropped_acl);
   DOTGATE_STAT(rate_limited);
@@ -401,6 +407,7 @@ int telemetry_upstreams(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_string(o, "role", ws[0].upstreams[u].fallback ? "fallback" : "primary");
     rte_tel_data_add_dict_string(o, "tls_version", tls ? tls->tls_version : "");
     rte_tel_data_add_dict_string(o, "tls_cipher", tls ? tls->tls_cipher : "");
+    rte_tel_data_add_dict_string(o, "tls_record_layer", tls ? tls->tls_record_layer : "");
     rte_tel_data_add_dict_string(o, "verified_name", tls ? tls->verified_name : "");
     rte_tel_data_add_dict_u64(o, "resumed", tls && tls->resumed ? 1 : 0);
     rte_tel_data_add_dict_string(o, "last_tls_failure", ws[0].upstreams[u].last_tls_failure);

@@ -19,6 +19,7 @@ struct UpstreamSnapshot {
   char name[80];           // as in the config: 10.53.3.10:853#upstream1.lab.dotgate.test
   char tls_version[16];    // of an open connection, "" when none
   char tls_cipher[48];
+  char tls_record_layer[12];  // "ipsec-mb" once on the own record layer, else "openssl"
   char verified_name[80];
   char last_tls_failure[96];  // why its last handshake failed; "" if none did
   bool down, fallback, plaintext, resumed;

@@ -77,6 +77,8 @@ struct Listener {
 };
 
 enum class TlsVersion : uint8_t { k1_2, k1_3 };
+// Who protects application data once a TLS 1.3 AES-GCM handshake is done (src/tls).
+enum class RecordLayer : uint8_t { kIpsecMb, kOpenSsl };
 
 // [tls]: how the appliance speaks TLS to upstreams.
 struct TlsClient {
@@ -86,6 +88,9 @@ struct TlsClient {
   std::string ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";  // TLS 1.2, OpenSSL cipher-list syntax
   std::string ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
   bool session_resumption = true;
+  // Upstream connections and DoT clients alike.
+  RecordLayer record_layer = RecordLayer::kIpsecMb;
+  uint64_t key_update_records = uint64_t{1} << 23;  // own record layer: records per sending key
 };
 
 // One upstream of a pool: its address, port and authentication name, and optional SPKI

@@ -863,6 +863,10 @@ void read_tls(TableReader& r, TlsClient* t) {
     }
   }
   r.boolean("session_resumption", &t->session_resumption);
+  r.choice("record_layer", &t->record_layer,
+           {{"ipsec-mb", RecordLayer::kIpsecMb}, {"openssl", RecordLayer::kOpenSsl}});
+  // RFC 8446 5.5: about 2^24.5 full-size AES-GCM records per key at most.
+  r.uint("key_update_records", &t->key_update_records, 1000, uint64_t{1} << 24);
 }
 
 // ---- [pools.NAME] ---------------------------------------------------------------------

@@ -112,6 +112,8 @@ std::variant<std::unique_ptr<ClientContext>, TlsError> ClientContext::create(con
   // (installed by TlsSession) stores each one as it arrives.
   SSL_CTX_set_session_cache_mode(c->ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   c->records_ = record_layer(config.protocol);
+  c->resumption_ = config.session_resumption;
+  if (!c->resumption_) SSL_CTX_set_options(c->ctx_, SSL_OP_NO_TICKET);  // TLS 1.2: ask for none
   return c;
 }
 

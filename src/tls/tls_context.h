@@ -85,6 +85,9 @@ struct RecordLayerSetup {
 struct ClientConfig {
   ProtocolConfig protocol;
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";  // PEM bundle of trust anchors
+  // Keep each upstream's latest session and offer it on the next connection (a round trip
+  // and the certificate check less); false: every connection does a full handshake.
+  bool session_resumption = true;
 };
 
 // The client context toward upstream resolvers. Besides the SSL_CTX it keeps, per upstream
@@ -114,6 +117,7 @@ class ClientContext {
   SSL_SESSION* find_session(uint32_t key, const std::string& auth_id) const;
   void forget_session(uint32_t key);  // after a failed resumption, or when the upstream changes
   size_t stored_sessions() const noexcept;
+  bool session_resumption() const noexcept { return resumption_; }
 
  private:
   ClientContext() = default;
@@ -126,6 +130,7 @@ class ClientContext {
   EVP_MD* sha256_ = nullptr;
   std::vector<Stored> sessions_;  // by upstream key
   RecordLayerSetup records_;
+  bool resumption_ = true;
 };
 
 struct ServerConfig {

@@ -305,7 +305,7 @@ bool TlsSession::chain_matches_pin(X509_STORE_CTX* store) const {
 // which arrives after the handshake, through SSL_read. The latest one wins.
 int TlsSession::new_session(SSL* ssl, SSL_SESSION* session) {
   TlsSession* self = session_of(ssl);
-  if (!self || !self->client_) return 0;
+  if (!self || !self->client_ || !self->client_->session_resumption()) return 0;
   self->client_->store_session(self->upstream_key_, self->auth_id_, session);
   return 1;  // the store keeps OpenSSL's reference
 }

@@ -96,6 +96,7 @@ class Worker::Impl {
     tls::DotReassembler reassembler{tls::kMaxDnsMessage, 4096};
     tls::DotWriter writer{64 * 1024};
     bool dirty = false;  // the writer holds bytes to send
+    bool own_records_counted = false;
   };
 
   // A client connection: DNS over TCP (RFC 7766) or DoT (RFC 7858), pipelined, answered in
@@ -112,6 +113,7 @@ class Worker::Impl {
     tls::DotWriter writer{32 * 1024};
     uint32_t waiting = 0;  // its queries still with an upstream
     bool keepalive = false;  // it sent edns-tcp-keepalive: our answers carry our timeout
+    bool own_records_counted = false;
   };
 
   // The pool's view of its links.
@@ -271,6 +273,14 @@ class Worker::Impl {
   void link_flush(Link& l);
   void link_drive(uint32_t index, uint64_t now_us);
   void link_lost(uint32_t index, bool tls_failure);
+  // Adds what a session's own record layer did to the worker's counters, as it ends.
+  void account_session(const tls::TlsSession* s) noexcept {
+    if (s == nullptr || !s->own_records()) return;
+    const tls::RecordChannelStats r = s->record_stats();
+    stats_.tls_key_updates_sent += r.key_updates_sent;
+    stats_.tls_key_updates_received += r.key_updates_received;
+    stats_.tls_late_tickets += r.late_tickets;
+  }
   void link_reset(Link& l);
 
   // Client connections.
@@ -988,6 +998,7 @@ void Worker::Impl::client_end(uint32_t net, net::TcpConn c, bool abort) {
   if (cl == nullptr) return;
   if (abort) {
     client_timers_.cancel(client_timer(net, c));
+    account_session(iface(net).clients[net & 1][c]->session.get());
     iface(net).clients[net & 1][c].reset();
     tcp_abort(net, c);
     return;
@@ -1039,6 +1050,10 @@ void Worker::Impl::client_drive(uint32_t net, net::TcpConn c) {
     if (res != tls::TlsResult::kDone) break;
   }
   client_flush(*cl);
+  if (cl->session && !cl->own_records_counted && cl->session->own_records()) {
+    cl->own_records_counted = true;
+    ++stats_.tls_own_records_clients;
+  }
   if (cl->session && cl->waiting == 0 && cl->writer.size() == 0) cl->session->release_buffers();
   // The client half-closed (or sent close_notify) and has nothing left with us: done.
   const bool ended = cl->session ? cl->session->state() == tls::TlsState::kClosed || cl->stream->ended()
@@ -1205,9 +1220,10 @@ void Worker::Impl::link_close(uint32_t pool, upstream::ConnId c) {
 }
 
 void Worker::Impl::link_reset(Link& l) {
+  account_session(l.session.get());
   l.session.reset();
   l.stream.reset();
-  l.active = l.ready = l.dirty = false;
+  l.active = l.ready = l.dirty = l.own_records_counted = false;
   l.tcp = net::kNoConn;
   l.reassembler = tls::DotReassembler(tls::kMaxDnsMessage, 4096);
   l.writer.consume(l.writer.size());
@@ -1277,6 +1293,10 @@ void Worker::Impl::link_drive(uint32_t index, uint64_t now_us) {
     if (res != tls::TlsResult::kDone) break;
   }
   link_flush(l);
+  if (l.session && !l.own_records_counted && l.session->own_records()) {
+    l.own_records_counted = true;
+    ++stats_.tls_own_records_upstream;
+  }
   // Nothing owed either way: OpenSSL's 17 kB record buffers go until the next query.
   if (l.session && l.writer.size() == 0 && pool.connection_outstanding(c) == 0) {
     l.session->release_buffers();
@@ -1382,6 +1402,7 @@ void Worker::Impl::tcp_closed(uint32_t net, net::TcpConn c, net::TcpCloseReason)
   if (r == 0) {
     if (client(net, c) != nullptr) {
       client_timers_.cancel(client_timer(net, c));
+      account_session(iface(net).clients[net & 1][c]->session.get());
       iface(net).clients[net & 1][c].reset();  // answers still on their way find it gone
     }
     return;
@@ -1461,6 +1482,8 @@ Worker::UpstreamTlsInfo Worker::upstream_tls(size_t pool, size_t upstream) const
     if (!l.ready || !l.session) continue;
     info.version = l.session->version();
     info.cipher = l.session->cipher();
+    info.record_layer = l.session->record_layer();
+    info.key_updates_sent = l.session->record_stats().key_updates_sent;
     info.verified_name = l.session->verified_name();
     info.resumed = l.session->resumed();
     break;

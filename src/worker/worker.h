@@ -123,6 +123,14 @@ struct WorkerStats {
   uint64_t waiting_full = 0;      // shed: too many clients waiting
   uint64_t truncated = 0;         // UDP answers cut to TC=1
   uint64_t rcode[16] = {};        // answers sent, by RCODE
+  // TLS sessions that moved onto the own record layer after their handshake (src/tls).
+  uint64_t tls_own_records_upstream = 0;
+  uint64_t tls_own_records_clients = 0;
+  // What those sessions did, counted when they end: KeyUpdates (the peer's, and ours every
+  // [tls] key_update_records records or in reply) and tickets after the switch (dropped).
+  uint64_t tls_key_updates_sent = 0;
+  uint64_t tls_key_updates_received = 0;
+  uint64_t tls_late_tickets = 0;
 };
 
 class Worker {
@@ -154,6 +162,8 @@ class Worker {
   // name); empty strings when it has none open.
   struct UpstreamTlsInfo {
     std::string version, cipher, verified_name;
+    std::string record_layer;  // "ipsec-mb" or "openssl"
+    uint64_t key_updates_sent = 0;  // by that connection so far (own record layer)
     bool resumed = false;
     std::string last_failure;  // why its last TLS handshake failed, OpenSSL's words; "" if none did
   };

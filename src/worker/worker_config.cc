@@ -115,6 +115,9 @@ WorkerConfig make_worker_config(const config::Config& c, const std::vector<size_
   w.tls_client.protocol.max_version = version_of(c.tls.max_version);
   w.tls_client.protocol.tls12_ciphers = c.tls.ciphers;
   w.tls_client.protocol.tls13_ciphersuites = c.tls.ciphersuites;
+  w.tls_client.protocol.own_record_layer = c.tls.record_layer == config::RecordLayer::kIpsecMb;
+  w.tls_client.protocol.key_update_after_records = c.tls.key_update_records;
+  w.tls_client.session_resumption = c.tls.session_resumption;
 
   for (const config::Pool& p : c.pools) {
     PoolSetup setup;

@@ -314,6 +314,15 @@ upstreams_tls() {
   telemetry /dotgate/upstreams | tee /dev/stderr | grep -q '"tls_version": "TLSv1.3"'
 }
 check "telemetry: upstream connections are TLS 1.3 with a verified name" upstreams_tls
+own_record_layer() {  # both directions moved off OpenSSL's records after the handshake
+  telemetry /dotgate/upstreams | grep -q '"tls_record_layer": "ipsec-mb"' || { echo "upstreams not on ipsec-mb"; return 1; }
+  local up cl
+  up=$(stat tls_own_records_upstream)
+  cl=$(stat tls_own_records_clients)
+  echo "tls_own_records_upstream=$up tls_own_records_clients=$cl"
+  [ "$up" -ge 1 ] && [ "$cl" -ge 9 ]  # kdig and the 8 reconnects
+}
+check "telemetry: upstream and DoT client sessions on the own record layer (ipsec-mb)" own_record_layer
 flood() {  # 6000 queries as fast as Python sends them: past the 2000-query burst at 1000 q/s
   at_peer /usr/bin/python3 - <<'PY'
 import socket, dns.message

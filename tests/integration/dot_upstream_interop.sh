@@ -106,7 +106,7 @@ stop_worker() {  # leaves the counters in $work/counters
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   pid=
-  grep -E '^(counters|upstream|pool):' "$work/out" >"$work/counters"
+  grep -E '^(counters|upstream|pool|records):' "$work/out" >"$work/counters"
   cat "$work/counters"
 }
 start_unbound() {
@@ -207,6 +207,7 @@ PY
 }
 check "60 pipelined queries on one DoT connection, all matched" dot_pipelined
 check "the upstream connection is TLS 1.3, verified as dot.test" grep -q 'tls: TLSv1.3 .* verified=dot.test' "$work/out"
+check "and its records are ours (ipsec-mb) after the handshake" grep -q 'tls: TLSv1.3 .* layer=ipsec-mb' "$work/out"
 stop_unbound
 check "with the upstream down, a miss gets SERVFAIL within the budget" status_is n200.example.test SERVFAIL
 start_unbound
@@ -232,6 +233,11 @@ counter() { grep -o "$1=[0-9]*" "$work/counters" | head -1 | cut -d= -f2; }
 check "cache hits counted" test "$(counter cache_hits)" -ge 2
 check "answers came back from the upstream" test "$(counter upstream_answers)" -ge 101
 check "no packet buffer leaked" test "$(counter packets_in_use)" -le 8
+check "upstream and DoT client sessions moved onto the own record layer" \
+  test "$(counter own_records_upstream)" -ge 1 -a "$(counter own_records_clients)" -ge 1
+# Our KeyUpdate every 16 records (worker_tap): unbound (OpenSSL) and kdig / Python (the
+# DoT clients) followed them, or the pipelined checks above would have failed.
+check "our KeyUpdates were sent and followed (connections ended counted)" test "$(counter key_updates_sent)" -ge 2
 
 # --- strict mode against an upstream whose certificate does not match the name ------
 start_worker "192.0.2.1@853#wrong.test"
@@ -298,6 +304,8 @@ PY
   check "knot-resolver upstream: 40 queries in flight, all matched" kresd_many
   check "knot-resolver upstream: TLS 1.3, verified as dot.test" grep -q 'tls: TLSv1.3 .* verified=dot.test' "$work/out"
   stop_worker
+  check "knot-resolver (GnuTLS) followed our KeyUpdates on the open connection" \
+    test "$(counter open_connection_rekeys)" -ge 1
   stop_unbound
 else
   echo "skip: knot-resolver (kresd) not installed"

@@ -176,6 +176,8 @@ TEST(ConfigDefaults, EveryKey) {
   EXPECT_EQ(c.tls.ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20");
   EXPECT_EQ(c.tls.ciphersuites, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
   EXPECT_TRUE(c.tls.session_resumption);
+  EXPECT_EQ(c.tls.record_layer, RecordLayer::kIpsecMb);
+  EXPECT_EQ(c.tls.key_update_records, uint64_t{1} << 23);
 
   ASSERT_EQ(c.pools.size(), 1u);
   const Pool& d = c.pools[0];
@@ -695,6 +697,13 @@ TEST(ConfigErrors, Tls) {
   EXPECT_EQ(error(with("[tls]\nciphers = \"ECDHE AESGCM\"\n")),
             "t.toml:15:11: tls.ciphers: \"ECDHE AESGCM\" is not an OpenSSL cipher list (\"ECDHE+AESGCM\")");
   EXPECT_EQ(error(with("[tls]\nca_bundle = \"\"\n")), "t.toml:15:13: tls.ca_bundle: \"\" is not an absolute path");
+  EXPECT_EQ(error(with("[tls]\nrecord_layer = \"gnutls\"\n")),
+            "t.toml:15:16: tls.record_layer: \"gnutls\" is not one of \"ipsec-mb\" or \"openssl\"");
+  EXPECT_EQ(error(with("[tls]\nkey_update_records = 100\n")),
+            "t.toml:15:22: tls.key_update_records: 100 is out of range (1000-16777216)");
+  const Config c = ok(with("[tls]\nrecord_layer = \"openssl\"\nkey_update_records = 5000\n"));
+  EXPECT_EQ(c.tls.record_layer, RecordLayer::kOpenSsl);
+  EXPECT_EQ(c.tls.key_update_records, 5000u);
 }
 
 TEST(ConfigErrors, Pools) {

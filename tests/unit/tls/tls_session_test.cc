@@ -456,6 +456,23 @@ TEST_F(ResumptionTest, SecondConnectionResumes) {
   }
 }
 
+TEST_F(ResumptionTest, OffWhenConfiguredOff) {
+  for (const TlsVersion v : {TlsVersion::kTls13, TlsVersion::kTls12}) {
+    ClientConfig config;
+    config.protocol.max_version = v;
+    config.session_resumption = false;
+    auto cc = client_context(config);
+    auto sc = server_context();
+    for (int i = 0; i < 3; ++i) {
+      auto link = connect(*cc, *sc, by_name(), 7);
+      ASSERT_TRUE(link->established());
+      exchange(*link, 2);
+      EXPECT_FALSE(link->client.session->resumed()) << static_cast<int>(v) << " connection " << i;
+    }
+    EXPECT_EQ(cc->stored_sessions(), 0u);
+  }
+}
+
 TEST_F(ResumptionTest, OnlyOfferedUnderTheSameAuthentication) {
   auto cc = client_context();
   auto sc = server_context();
