@@ -19,7 +19,7 @@ ninja -C "$build" >/dev/null || { echo "fuzz build failed"; exit 1; }
 
 status=0
 mkdir -p build/fuzz-artifacts
-for target in dns_parse cache_path net_frames tcp dot_framing config upstream_answers; do
+for target in dns_parse cache_path net_frames tcp dot_framing config upstream_answers record_channel; do
   work="build/fuzz-corpus/$target"
   mkdir -p "$work"
   cp -n tests/fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true
