@@ -17,8 +17,11 @@ constexpr size_t kOutCap = kMaxPlaintext + kRecordOverhead + 2 * (kRecordOverhea
 
 // Alert descriptions (RFC 8446 6).
 constexpr uint8_t kAlertCloseNotify = 0, kAlertUnexpectedMessage = 10, kAlertBadRecordMac = 20,
-                  kAlertRecordOverflow = 22, kAlertDecodeError = 50, kAlertInternalError = 80,
-                  kAlertUserCanceled = 90;
+                  kAlertRecordOverflow = 22, kAlertIllegalParameter = 47, kAlertDecodeError = 50,
+                  kAlertInternalError = 80, kAlertUserCanceled = 90;
+// KeyUpdates in a row without application data between them before we give up (OpenSSL
+// allows as many: each costs three HKDF derivations and a key schedule).
+constexpr uint32_t kMaxKeyUpdatesInARow = 32;
 constexpr uint8_t kHandshakeNewSessionTicket = 4, kHandshakeKeyUpdate = 24;
 
 uint8_t alert_for(RecordStatus s) {
@@ -70,13 +73,16 @@ std::variant<std::unique_ptr<RecordChannel>, TlsError> RecordChannel::create(con
   }
   std::unique_ptr<RecordChannel> c(new RecordChannel(engine, library, start));
   auto rk = keys_of(c->cipher_, c->read_secret_, library);
-  if (auto* e = std::get_if<TlsError>(&rk)) return *e;
   auto wk = keys_of(c->cipher_, c->write_secret_, library);
-  if (auto* e = std::get_if<TlsError>(&wk)) return *e;
-  c->reader_.emplace(engine, std::get<Tls13RecordKeys>(rk), start.read_sequence);
-  c->writer_.emplace(engine, std::get<Tls13RecordKeys>(wk), start.write_sequence);
-  OPENSSL_cleanse(&std::get<Tls13RecordKeys>(rk), sizeof(Tls13RecordKeys));
-  OPENSSL_cleanse(&std::get<Tls13RecordKeys>(wk), sizeof(Tls13RecordKeys));
+  const bool ok = std::holds_alternative<Tls13RecordKeys>(rk) && std::holds_alternative<Tls13RecordKeys>(wk);
+  if (ok) {
+    c->reader_.emplace(engine, std::get<Tls13RecordKeys>(rk), start.read_sequence);
+    c->writer_.emplace(engine, std::get<Tls13RecordKeys>(wk), start.write_sequence);
+  }
+  for (auto* k : {&rk, &wk}) {
+    if (auto* keys = std::get_if<Tls13RecordKeys>(k)) OPENSSL_cleanse(keys, sizeof *keys);
+  }
+  if (!ok) return std::get<TlsError>(std::holds_alternative<TlsError>(rk) ? rk : wk);
   return c;
 }
 
@@ -114,7 +120,7 @@ bool RecordChannel::release_buffers() noexcept {
     in_.reset();
     in_start_ = in_end_ = 0;
   }
-  if (out_start_ == out_end_ && !reply_owed_ && !update_wanted_) {
+  if (out_start_ == out_end_ && held_plain_ == 0 && !reply_owed_ && !update_wanted_) {
     out_.reset();
     out_start_ = out_end_ = 0;
   }
@@ -150,10 +156,17 @@ bool RecordChannel::flush(CipherStream& stream) {
     }
     out_start_ = out_end_ = 0;
     if (send_closed_ || (!reply_owed_ && !update_wanted_)) return true;
-    // One KeyUpdate answers the peer's request and ours alike (4.6.3: a reply may be
-    // merged with an update of our own); it asks the peer only when update_keys() did.
-    const bool request = update_wanted_ && request_peer_;
-    reply_owed_ = update_wanted_ = request_peer_ = false;
+    // A reply to the peer's request must not request one back (RFC 8446 4.6.3); it also
+    // serves as our own update unless update_keys() asked the peer for one, which then
+    // follows as a second KeyUpdate.
+    bool request = false;
+    if (reply_owed_) {
+      reply_owed_ = false;
+      if (!request_peer_) update_wanted_ = false;
+    } else {
+      request = request_peer_;
+      update_wanted_ = request_peer_ = false;
+    }
     if (!queue_key_update(request)) {
       failure_ = "cannot make a KeyUpdate";
       return false;
@@ -163,11 +176,17 @@ bool RecordChannel::flush(CipherStream& stream) {
 
 TlsResult RecordChannel::fail(std::string reason, uint8_t alert, CipherStream* stream) {
   if (failure_.empty()) failure_ = std::move(reason);
-  if (stream && !send_closed_ && out_) {
-    // Best effort: what was queued is dropped, the alert goes now or never.
+  if (stream && !send_closed_) {
+    // Best effort: after what is queued (a record half sent must be completed, a queued
+    // KeyUpdate precedes the keys the alert is sealed under), and it goes now or never.
     const uint8_t a[2] = {2, alert};
-    out_start_ = out_end_ = 0;
-    if (queue_record(ContentType::kAlert, a, sizeof a)) stream->send(out_.get(), out_end_);
+    if (queue_record(ContentType::kAlert, a, sizeof a)) {
+      while (out_start_ < out_end_) {
+        const size_t n = stream->send(out_.get() + out_start_, out_end_ - out_start_);
+        if (n == 0) break;
+        out_start_ += n;
+      }
+    }
   }
   send_closed_ = true;  // nothing is sent after a fatal alert
   return TlsResult::kFailed;
@@ -204,6 +223,11 @@ bool RecordChannel::handshake_messages(const uint8_t* p, size_t len) {
       case kHandshakeKeyUpdate:
         if (body != 1 || p[4] > 1) {
           failure_ = "a malformed KeyUpdate";
+          alert_ = body != 1 ? kAlertDecodeError : kAlertIllegalParameter;
+          return false;
+        }
+        if (++key_updates_in_a_row_ > kMaxKeyUpdatesInARow) {
+          failure_ = "too many KeyUpdates without application data";
           return false;
         }
         // The key change ends the record (5.1: no message may span it).
@@ -273,6 +297,7 @@ TlsResult RecordChannel::read(CipherStream& stream, uint8_t* out, size_t cap, si
     switch (u.status) {
       case RecordStatus::kApplicationData:
         ++stats_.records_read;
+        key_updates_in_a_row_ = 0;
         plain_off_ = static_cast<size_t>(u.payload - in_.get());
         plain_len_ = u.payload_len;
         plain_record_ = u.consumed;
@@ -280,9 +305,8 @@ TlsResult RecordChannel::read(CipherStream& stream, uint8_t* out, size_t cap, si
         continue;
       case RecordStatus::kHandshake:
         in_start_ += u.consumed;
-        if (!handshake_messages(u.payload, u.payload_len)) {
-          return fail(failure_, kAlertUnexpectedMessage, &stream);
-        }
+        alert_ = kAlertUnexpectedMessage;
+        if (!handshake_messages(u.payload, u.payload_len)) return fail(failure_, alert_, &stream);
         if (reply_owed_) flush(stream);
         continue;
       case RecordStatus::kAlert: {
@@ -307,6 +331,9 @@ TlsResult RecordChannel::write(CipherStream& stream, const uint8_t* data, size_t
   if (failed()) return TlsResult::kFailed;
   if (send_closed_) return TlsResult::kClosed;
   if (!flush(stream)) return failed() ? fail(failure_, kAlertInternalError, nullptr) : TlsResult::kWantOutput;
+  // The record made from the caller's first bytes last time has gone out: they count now.
+  *taken = std::min(held_plain_, len);
+  held_plain_ = 0;
   while (*taken < len) {
     if (writer_->sequence() >= key_update_after_ && !queue_key_update(false)) {
       return fail("cannot make a KeyUpdate", kAlertInternalError, nullptr);
@@ -316,8 +343,14 @@ TlsResult RecordChannel::write(CipherStream& stream, const uint8_t* data, size_t
       return fail("cannot protect a record", kAlertInternalError, nullptr);
     }
     ++stats_.records_written;
+    if (!flush(stream)) {
+      if (failed()) return fail(failure_, kAlertInternalError, nullptr);
+      // As OpenSSL: the bytes of a record not yet wholly sent are not taken; the caller
+      // comes back with them when the stream has room and they are taken then.
+      held_plain_ = chunk;
+      return TlsResult::kWantOutput;
+    }
     *taken += chunk;
-    if (!flush(stream)) return failed() ? fail(failure_, kAlertInternalError, nullptr) : TlsResult::kWantOutput;
   }
   return TlsResult::kDone;
 }

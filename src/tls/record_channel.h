@@ -50,10 +50,13 @@ class RecordChannel {
 
   // The same contracts as TlsSession::read / write / shutdown. read() fills `out` with as
   // many records' content as fit (OpenSSL gives one record per call); kClosed once the
-  // peer's close_notify was read and its data delivered.
+  // peer's close_notify was read and its data delivered; kFailed may come with bytes read
+  // before the failure (*got).
   TlsResult read(CipherStream& stream, uint8_t* out, size_t cap, size_t* got);
-  // A record made from the caller's bytes counts as taken even when the stream took only
-  // part of it: the rest waits here and goes out first on the next call.
+  // As OpenSSL with partial writes: when the stream takes only part of a record, its
+  // content is not counted as taken; the caller calls again (once the stream has room)
+  // with a buffer that starts with the same bytes, the rest of the record goes out and
+  // they count then.
   TlsResult write(CipherStream& stream, const uint8_t* data, size_t len, size_t* taken);
   TlsResult shutdown(CipherStream& stream);
   // A KeyUpdate goes out ahead of the next record (or on the next call that can send):
@@ -100,6 +103,9 @@ class RecordChannel {
   std::unique_ptr<uint8_t[]> out_;  // records made, not yet taken by the stream
   size_t out_start_ = 0, out_end_ = 0;
 
+  size_t held_plain_ = 0;           // the caller's bytes in the record not yet wholly sent
+  uint8_t alert_ = 0;               // for a post-handshake message refused
+  uint32_t key_updates_in_a_row_ = 0;
   bool reply_owed_ = false;         // the peer asked for a KeyUpdate we have not sent
   bool update_wanted_ = false;      // update_keys() was called
   bool request_peer_ = false;

@@ -87,6 +87,7 @@ std::variant<Tls13RecordKeys, TlsError> Tls13RecordKeys::from_secret(RecordCiphe
   k.cipher = cipher;
   if (!hkdf_expand_label(cipher, secret, "key", {}, std::span<uint8_t>(k.key.data(), k.key_len()), library) ||
       !hkdf_expand_label(cipher, secret, "iv", {}, k.iv, library)) {
+    OPENSSL_cleanse(&k, sizeof k);
     return TlsError{"HKDF-Expand-Label failed: " + take_openssl_errors()};
   }
   return k;

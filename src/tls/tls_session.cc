@@ -412,7 +412,12 @@ void TlsSession::maybe_take_over() {
   // Not yet: OpenSSL holds bytes (a record read ahead, part of one to send), or a client
   // has not seen the server's first ticket or answer (tickets come right after the
   // handshake; OpenSSL must store them for resumption).
-  if (SSL_in_init(ssl_) || write_blocked_ || SSL_has_pending(ssl_) != 0) return;
+  // SSL_has_pending misses a record header read without its body (rbuf empty, the header
+  // in OpenSSL's packet buffer): the read state must be "read header".
+  if (SSL_in_init(ssl_) || write_blocked_ || SSL_has_pending(ssl_) != 0 ||
+      std::strcmp(SSL_rstate_string(ssl_), "RH") != 0) {
+    return;
+  }
   if (client_ && tickets_in_ == 0 && app_records_in_ == 0) return;
   RecordChannel::Start start;
   start.cipher = std::get<RecordCipher>(cipher);

@@ -103,7 +103,9 @@ class TlsSession {
   TlsResult handshake();
   // Decrypts into out[0, cap): kDone with *got > 0; kWantInput (nothing to read yet,
   // *got == 0); kWantOutput (OpenSSL must send something first, e.g. a key update reply);
-  // kClosed after the peer's close_notify; kFailed. Also completes a handshake in progress.
+  // kClosed after the peer's close_notify; kFailed (on the own record layer with *got bytes
+  // read before the failure, which the caller may still use). Also completes a handshake
+  // in progress.
   TlsResult read(uint8_t* out, size_t cap, size_t* got);
   // Encrypts data[0, len) into records of up to 16 kB: kDone when all len bytes were
   // taken. kWantOutput: *taken bytes (maybe 0) were taken and the stream has no room for

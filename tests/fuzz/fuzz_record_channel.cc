@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -111,6 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Pipe pipe;
   std::vector<uint8_t> sent_app, got_app;  // application data sent by the peer / delivered
   bool garbage = false;        // the peer sent something not a valid record: anything may fail
+  int key_updates_in_a_row = 0;  // more than 32 without application data is refused
   bool peer_closed = false;    // the peer sent close_notify
   bool failed = false;
   std::vector<uint8_t> content(kMaxPlaintext + 300), record(kMaxPlaintext + 600);
@@ -144,10 +146,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         pipe.in.insert(pipe.in.end(), record.begin(), record.begin() + static_cast<long>(written));
         if (type == ContentType::kApplicationData) {
+          key_updates_in_a_row = 0;
           sent_app.insert(sent_app.end(), content.begin(), content.begin() + static_cast<long>(len));
         } else if (type == ContentType::kAlert && len == 2 && content[1] == 0) {
           peer_closed = true;
         } else if (key_update) {
+          if (++key_updates_in_a_row > 32) garbage = true;
           CHECK(next(&peer_write));
           peer_out.emplace(engine(), keys(peer_write), 0);
         } else {
@@ -221,6 +225,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CHECK(got_app.size() <= sent_app.size());
   CHECK(got_app.empty() || std::memcmp(got_app.data(), sent_app.data(), got_app.size()) == 0);
   // A failure needs a cause: something not a valid record, or the stream's end (truncation).
+  if (ch.failed() && !(garbage || pipe.fin)) std::fprintf(stderr, "failure: %s\n", ch.failure().c_str());
   if (ch.failed()) CHECK(garbage || pipe.fin);
   return 0;
 }

@@ -223,6 +223,86 @@ TEST_F(OwnRecordLayerTest, CloseNotifyAfterDataInOneRead) {
   EXPECT_TRUE(link->client.session->close_notify_received());
 }
 
+// A record header arrived without its body while the client was still on OpenSSL's records:
+// OpenSSL holds the header (SSL_has_pending says nothing), so the client must not switch
+// until the record is whole and read.
+TEST_F(OwnRecordLayerTest, NoSwitchWithARecordHeaderInsideOpenSsl) {
+  ServerConfig s;
+  s.tickets_per_handshake = 0;  // the client switches after its first answer
+  auto cc = client_context();
+  auto sc = server_context(s);
+  auto link = connect(*cc, *sc, by_name());
+  one_record_each(*link, link->client, link->server, 1);
+  ASSERT_TRUE(link->server.session->own_records());
+  ASSERT_FALSE(link->client.session->own_records());
+  const std::vector<uint8_t> a = message(100, 1), b = message(70, 2);
+  size_t taken = 0;
+  ASSERT_EQ(link->server.session->write(a.data(), a.size(), &taken), TlsResult::kDone);
+  ASSERT_EQ(link->server.session->write(b.data(), b.size(), &taken), TlsResult::kDone);
+  std::vector<uint8_t>& wire = link->client.end.in_flight;
+  ASSERT_EQ(wire.size(), a.size() + b.size() + 2 * kRecordOverhead);
+  const size_t first = a.size() + kRecordOverhead + kRecordHeaderLen;  // a, then b's header
+  link->client.end.inbox.assign(wire.begin(), wire.begin() + static_cast<long>(first));
+  wire.erase(wire.begin(), wire.begin() + static_cast<long>(first));
+  uint8_t buf[256];
+  size_t got = 0;
+  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone);
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), a);
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  EXPECT_FALSE(link->client.session->own_records());  // b's header is inside OpenSSL
+  link->client.end.round();
+  ASSERT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kDone) << link->client.session->failure();
+  EXPECT_EQ(std::vector<uint8_t>(buf, buf + got), b);
+  exchange(*link, 3);
+  EXPECT_TRUE(link->client.session->own_records());
+}
+
+// KeyUpdates from the peer cost key schedules: 32 in a row are followed (as OpenSSL
+// does), the 33rd without application data between fails the session.
+TEST_F(OwnRecordLayerTest, KeyUpdateFloodRefused) {
+  server_own_records = false;
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  exchange(*link, 1);
+  ASSERT_TRUE(link->client.session->own_records());
+  SSL* s = link->server.session->native();
+  auto updates = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(SSL_key_update(s, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+      ASSERT_EQ(SSL_do_handshake(s), 1);  // sends it
+    }
+  };
+  updates(32);
+  exchange(*link, 2);  // answers under the 32nd keys
+  EXPECT_EQ(link->client.session->state(), TlsState::kEstablished) << link->client.session->failure();
+  EXPECT_EQ(link->client.session->record_stats().key_updates_received, 32u);
+  updates(33);
+  link->pump();
+  EXPECT_EQ(link->client.session->state(), TlsState::kFailed);
+  EXPECT_EQ(link->client.session->failure(), "too many KeyUpdates without application data");
+}
+
+// The peer asks for an update while we want one with a request of our own: the reply
+// must not request (RFC 8446 4.6.3), so two KeyUpdates go out, the reply first.
+TEST_F(OwnRecordLayerTest, ReplyToARequestNeverRequests) {
+  server_own_records = false;
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  exchange(*link, 1);
+  ASSERT_TRUE(link->client.session->own_records());
+  ASSERT_TRUE(link->client.session->update_keys(true));
+  SSL* s = link->server.session->native();
+  ASSERT_EQ(SSL_key_update(s, SSL_KEY_UPDATE_REQUESTED), 1);
+  ASSERT_EQ(SSL_do_handshake(s), 1);
+  link->pump();
+  EXPECT_EQ(link->client.session->record_stats().key_updates_sent, 2u);
+  exchange(*link, 3);  // OpenSSL answered our request and both sides carry on
+  EXPECT_EQ(link->client.session->record_stats().key_updates_received, 2u);
+  EXPECT_EQ(link->server.session->state(), TlsState::kEstablished) << link->server.session->failure();
+}
+
 // Once on our layer a session needs no SSL: a server's goes back to its context at once
 // (the next client reuses it while this one goes on), a client's is freed with its ticket
 // still resumable.
