@@ -333,7 +333,8 @@ TlsResult RecordChannel::write(CipherStream& stream, const uint8_t* data, size_t
   if (!flush(stream)) return failed() ? fail(failure_, kAlertInternalError, nullptr) : TlsResult::kWantOutput;
   // The record made from the caller's first bytes last time has gone out: they count now.
   *taken = std::min(held_plain_, len);
-  held_plain_ = 0;
+  held_plain_ -= *taken;
+  if (held_plain_ != 0) return TlsResult::kDone;  // a shorter buffer than before: all of it was in the record
   while (*taken < len) {
     if (writer_->sequence() >= key_update_after_ && !queue_key_update(false)) {
       return fail("cannot make a KeyUpdate", kAlertInternalError, nullptr);

@@ -70,6 +70,11 @@ class RecordChannel {
   bool close_notify_sent() const noexcept { return close_notify_queued_; }
   bool close_notify_received() const noexcept { return peer_closed_; }
   bool holds_input() const noexcept { return in_end_ != in_start_ || plain_len_ != 0; }
+  // Records (a KeyUpdate reply, the rest of close_notify) wait for room in the stream with
+  // no caller bytes behind them: write(nullptr, 0) sends them.
+  bool output_pending() const noexcept {
+    return !failed() && (out_start_ != out_end_ || reply_owed_ || update_wanted_);
+  }
   const RecordChannelStats& stats() const noexcept { return stats_; }
   uint64_t read_sequence() const noexcept { return reader_->sequence(); }
   uint64_t write_sequence() const noexcept { return writer_->sequence(); }

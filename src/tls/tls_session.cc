@@ -600,6 +600,8 @@ bool TlsSession::release_buffers() noexcept {
   return channel_ ? channel_->release_buffers() : SSL_free_buffers(ssl_) == 1;
 }
 
+bool TlsSession::output_pending() const noexcept { return channel_ && channel_->output_pending(); }
+
 bool TlsSession::close_notify_sent() const noexcept { return close_notify_sent_; }
 
 bool TlsSession::close_notify_received() const noexcept {

@@ -123,6 +123,10 @@ class TlsSession {
   // come back on the next read or write. False (nothing freed) while they hold bytes not
   // yet passed on. The dataplane calls it when a session has nothing outstanding.
   bool release_buffers() noexcept;
+  // Own record layer only: records of its own (a KeyUpdate, a reply to one) wait for room
+  // in the stream; write(nullptr, 0, ...) sends them. (OpenSSL's records wait in OpenSSL
+  // and go with the next write.)
+  bool output_pending() const noexcept;
   // Updates our sending keys (a KeyUpdate ahead of the next record) and, with
   // `request_peer`, asks the peer to update its own. Established sessions only.
   bool update_keys(bool request_peer) noexcept;

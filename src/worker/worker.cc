@@ -1101,6 +1101,10 @@ void Worker::Impl::client_flush(Client& cl) {
       if (taken == 0) return;
     }
   }
+  if (cl.session && cl.session->output_pending()) {  // a KeyUpdate reply waiting for room
+    size_t taken = 0;
+    cl.session->write(nullptr, 0, &taken);
+  }
 }
 
 void Worker::Impl::client_query(Client& cl, const uint8_t* msg, size_t len) {
@@ -1204,6 +1208,10 @@ void Worker::Impl::link_flush(Link& l) {
       l.writer.consume(taken);
       if (taken == 0) return;
     }
+  }
+  if (l.session && l.session->output_pending()) {  // a KeyUpdate (ours or a reply) waiting for room
+    size_t taken = 0;
+    l.session->write(nullptr, 0, &taken);
   }
 }
 

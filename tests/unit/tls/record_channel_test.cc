@@ -303,6 +303,36 @@ TEST_F(OwnRecordLayerTest, ReplyToARequestNeverRequests) {
   EXPECT_EQ(link->server.session->state(), TlsState::kEstablished) << link->server.session->failure();
 }
 
+// A KeyUpdate reply that found the stream full waits in the channel with no caller bytes
+// behind it; the worker's flush sends it with write(nullptr, 0).
+TEST_F(OwnRecordLayerTest, KeyUpdateReplyWaitsForRoom) {
+  server_own_records = false;
+  auto cc = client_context();
+  auto sc = server_context();
+  auto link = connect(*cc, *sc, by_name());
+  exchange(*link, 1);
+  ASSERT_TRUE(link->client.session->own_records());
+  SSL* s = link->server.session->native();
+  ASSERT_EQ(SSL_key_update(s, SSL_KEY_UPDATE_REQUESTED), 1);
+  ASSERT_EQ(SSL_do_handshake(s), 1);
+  link->client.end.round();
+  link->client.end.room = 0;
+  uint8_t buf[64];
+  size_t got = 0;
+  EXPECT_EQ(link->client.session->read(buf, sizeof buf, &got), TlsResult::kWantInput);
+  EXPECT_TRUE(link->client.session->output_pending());
+  EXPECT_FALSE(link->client.session->release_buffers());
+  size_t taken = 1;
+  EXPECT_EQ(link->client.session->write(nullptr, 0, &taken), TlsResult::kWantOutput);
+  link->client.end.room = SIZE_MAX;
+  EXPECT_EQ(link->client.session->write(nullptr, 0, &taken), TlsResult::kDone);
+  EXPECT_EQ(taken, 0u);
+  EXPECT_FALSE(link->client.session->output_pending());
+  EXPECT_EQ(link->client.session->record_stats().key_updates_sent, 1u);
+  exchange(*link, 3);
+  EXPECT_EQ(link->server.session->state(), TlsState::kEstablished) << link->server.session->failure();
+}
+
 // Once on our layer a session needs no SSL: a server's goes back to its context at once
 // (the next client reuses it while this one goes on), a client's is freed with its ticket
 // still resumable.
