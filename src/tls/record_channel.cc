@@ -91,20 +91,12 @@ RecordChannel::~RecordChannel() {
   write_secret_.cleanse();
 }
 
-bool RecordChannel::rekey_reader() {
-  if (!next_secret(cipher_, &read_secret_, library_)) return false;
-  auto k = keys_of(cipher_, read_secret_, library_);
+template <class Direction>
+bool RecordChannel::rekey(TrafficSecret& secret, std::optional<Direction>& direction) {
+  if (!next_secret(cipher_, &secret, library_)) return false;
+  auto k = keys_of(cipher_, secret, library_);
   if (std::holds_alternative<TlsError>(k)) return false;
-  reader_.emplace(engine_, std::get<Tls13RecordKeys>(k), 0);
-  OPENSSL_cleanse(&std::get<Tls13RecordKeys>(k), sizeof(Tls13RecordKeys));
-  return true;
-}
-
-bool RecordChannel::rekey_writer() {
-  if (!next_secret(cipher_, &write_secret_, library_)) return false;
-  auto k = keys_of(cipher_, write_secret_, library_);
-  if (std::holds_alternative<TlsError>(k)) return false;
-  writer_.emplace(engine_, std::get<Tls13RecordKeys>(k), 0);
+  direction.emplace(engine_, std::get<Tls13RecordKeys>(k), 0);
   OPENSSL_cleanse(&std::get<Tls13RecordKeys>(k), sizeof(Tls13RecordKeys));
   return true;
 }
@@ -142,7 +134,7 @@ bool RecordChannel::queue_record(ContentType type, const uint8_t* content, size_
 // KeyUpdate (RFC 8446 4.6.3) under the current keys, then the next keys for everything after.
 bool RecordChannel::queue_key_update(bool request_peer) {
   const uint8_t msg[5] = {kHandshakeKeyUpdate, 0, 0, 1, static_cast<uint8_t>(request_peer ? 1 : 0)};
-  if (!queue_record(ContentType::kHandshake, msg, sizeof msg) || !rekey_writer()) return false;
+  if (!queue_record(ContentType::kHandshake, msg, sizeof msg) || !rekey(write_secret_, writer_)) return false;
   ++stats_.key_updates_sent;
   return true;
 }
@@ -235,7 +227,7 @@ bool RecordChannel::handshake_messages(const uint8_t* p, size_t len) {
           failure_ = "data after a KeyUpdate in the same record";
           return false;
         }
-        if (!rekey_reader()) {
+        if (!rekey(read_secret_, reader_)) {
           failure_ = "cannot derive the peer's next keys";
           return false;
         }

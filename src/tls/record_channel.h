@@ -81,8 +81,9 @@ class RecordChannel {
 
  private:
   RecordChannel(const GcmEngine& engine, OSSL_LIB_CTX* library, const Start& start);
-  bool rekey_reader();
-  bool rekey_writer();
+  // The direction's next secret and keys at sequence 0 (RFC 8446 7.2).
+  template <class Direction>
+  bool rekey(TrafficSecret& secret, std::optional<Direction>& direction);
   // Queues one record of `type` (control records: alerts, KeyUpdate) after what is pending.
   bool queue_record(ContentType type, const uint8_t* content, size_t len);
   bool queue_key_update(bool request_peer);

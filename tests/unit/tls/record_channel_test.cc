@@ -15,6 +15,17 @@ using namespace testutil;
 
 class OwnRecordLayerTest : public TlsFixture {
  protected:
+  std::unique_ptr<ClientContext> cc;
+  std::unique_ptr<ServerContext> sc;
+  // New contexts, a connection and a first query and answer: each side on the layer the
+  // fixture's flags allow.
+  std::unique_ptr<Link> exchanged(const ClientConfig& c = {}, const ServerConfig& s = {}) {
+    cc = client_context(c);
+    sc = server_context(s);
+    auto link = connect(*cc, *sc, by_name());
+    exchange(*link, 1);
+    return link;
+  }
   // Sends `n` messages from `from` one record each, pumping in between, and checks that
   // `to` received them all intact.
   static void one_record_each(Link& link, Side& from, Side& to, size_t n) {
@@ -32,8 +43,8 @@ class OwnRecordLayerTest : public TlsFixture {
 };
 
 TEST_F(OwnRecordLayerTest, ServerSwitchesAtOnceClientAfterTheTicket) {
-  auto cc = client_context();
-  auto sc = server_context();
+  cc = client_context();
+  sc = server_context();
   auto link = connect(*cc, *sc, by_name());
   ASSERT_TRUE(link->established());
   // The server switched on its first call after the handshake; the client on the read
@@ -49,8 +60,8 @@ TEST_F(OwnRecordLayerTest, ServerSwitchesAtOnceClientAfterTheTicket) {
 TEST_F(OwnRecordLayerTest, WithoutTicketsTheClientSwitchesAfterTheFirstAnswer) {
   ServerConfig s;
   s.tickets_per_handshake = 0;
-  auto cc = client_context();
-  auto sc = server_context(s);
+  cc = client_context();
+  sc = server_context(s);
   auto link = connect(*cc, *sc, by_name());
   ASSERT_TRUE(link->established());
   // Several query records leave through OpenSSL before anything comes back: the own
@@ -70,8 +81,8 @@ TEST_F(OwnRecordLayerTest, Tls12AndChaChaStayOnOpenSsl) {
   {
     ClientConfig c;
     c.protocol.max_version = TlsVersion::kTls12;
-    auto cc = client_context(c);
-    auto sc = server_context();
+    cc = client_context(c);
+    sc = server_context();
     auto link = connect(*cc, *sc, by_name());
     ASSERT_TRUE(link->established());
     exchange(*link, 3);
@@ -82,8 +93,8 @@ TEST_F(OwnRecordLayerTest, Tls12AndChaChaStayOnOpenSsl) {
   {
     ClientConfig c;
     c.protocol.tls13_ciphersuites = "TLS_CHACHA20_POLY1305_SHA256";
-    auto cc = client_context(c);
-    auto sc = server_context();
+    cc = client_context(c);
+    sc = server_context();
     auto link = connect(*cc, *sc, by_name());
     ASSERT_TRUE(link->established());
     exchange(*link, 3);
@@ -96,8 +107,8 @@ TEST_F(OwnRecordLayerTest, Tls12AndChaChaStayOnOpenSsl) {
 TEST_F(OwnRecordLayerTest, Aes256Suite) {
   ClientConfig c;
   c.protocol.tls13_ciphersuites = "TLS_AES_256_GCM_SHA384";
-  auto cc = client_context(c);
-  auto sc = server_context();
+  cc = client_context(c);
+  sc = server_context();
   auto link = connect(*cc, *sc, by_name());
   ASSERT_TRUE(link->established());
   exchange(*link, 10);
@@ -114,10 +125,7 @@ TEST_F(OwnRecordLayerTest, KeysUpdatedAfterTheConfiguredNumberOfRecords) {
     server_own_records = server_own;
     ClientConfig c;
     c.protocol.key_update_after_records = 4;
-    auto cc = client_context(c);
-    auto sc = server_context();
-    auto link = connect(*cc, *sc, by_name());
-    exchange(*link, 1);
+    auto link = exchanged(c);
     ASSERT_TRUE(link->client.session->own_records());
     const uint64_t before = link->client.session->record_stats().key_updates_sent;
     one_record_each(*link, link->client, link->server, 30);
@@ -131,10 +139,8 @@ TEST_F(OwnRecordLayerTest, KeysUpdatedAfterTheConfiguredNumberOfRecords) {
 // our client counts it and goes on.
 TEST_F(OwnRecordLayerTest, LateTicketCountedAndDropped) {
   server_own_records = false;
-  auto cc = client_context();
-  auto sc = server_context();
-  auto link = connect(*cc, *sc, by_name());
-  exchange(*link, 2);
+  auto link = exchanged();
+  exchange(*link, 1);
   ASSERT_TRUE(link->client.session->own_records());
   ASSERT_EQ(SSL_new_session_ticket(link->server.session->native()), 1);
   exchange(*link, 2);  // the ticket goes out with the answers
@@ -145,10 +151,8 @@ TEST_F(OwnRecordLayerTest, LateTicketCountedAndDropped) {
 TEST_F(OwnRecordLayerTest, TamperedRecordFailsAndTellsThePeer) {
   for (const bool server_own : {true, false}) {
     server_own_records = server_own;
-    auto cc = client_context();
-    auto sc = server_context();
-    auto link = connect(*cc, *sc, by_name());
-    exchange(*link, 2);
+    auto link = exchanged();
+    exchange(*link, 1);
     ASSERT_TRUE(link->client.session->own_records());
     const std::vector<uint8_t> a = message(80, 9);
     size_t taken = 0;
@@ -171,10 +175,8 @@ TEST_F(OwnRecordLayerTest, TamperedRecordFailsAndTellsThePeer) {
 // The server's fatal alert reaches our client with its description.
 TEST_F(OwnRecordLayerTest, PeerAlertNamed) {
   client_own_records = false;
-  auto cc = client_context();
-  auto sc = server_context();
-  auto link = connect(*cc, *sc, by_name());
-  exchange(*link, 2);
+  auto link = exchanged();
+  exchange(*link, 1);
   ASSERT_TRUE(link->server.session->own_records());
   // OpenSSL's client sees a record it cannot open and answers bad_record_mac.
   const std::vector<uint8_t> a = message(80, 9);
@@ -189,10 +191,7 @@ TEST_F(OwnRecordLayerTest, PeerAlertNamed) {
 }
 
 TEST_F(OwnRecordLayerTest, GarbageHeaderRefusedWithoutWaitingForABody) {
-  auto cc = client_context();
-  auto sc = server_context();
-  auto link = connect(*cc, *sc, by_name());
-  exchange(*link, 1);
+  auto link = exchanged();
   ASSERT_TRUE(link->server.session->own_records());
   const uint8_t junk[] = {0x16, 0x03, 0x03, 0x40, 0x00};  // a handshake record, 16 kB announced
   link->server.end.inbox.assign(junk, junk + sizeof junk);
@@ -203,10 +202,7 @@ TEST_F(OwnRecordLayerTest, GarbageHeaderRefusedWithoutWaitingForABody) {
 }
 
 TEST_F(OwnRecordLayerTest, CloseNotifyAfterDataInOneRead) {
-  auto cc = client_context();
-  auto sc = server_context();
-  auto link = connect(*cc, *sc, by_name());
-  exchange(*link, 1);
+  auto link = exchanged();
   ASSERT_TRUE(link->client.session->own_records());
   const std::vector<uint8_t> a = message(60, 1);
   size_t taken = 0;
@@ -229,8 +225,8 @@ TEST_F(OwnRecordLayerTest, CloseNotifyAfterDataInOneRead) {
 TEST_F(OwnRecordLayerTest, NoSwitchWithARecordHeaderInsideOpenSsl) {
   ServerConfig s;
   s.tickets_per_handshake = 0;  // the client switches after its first answer
-  auto cc = client_context();
-  auto sc = server_context(s);
+  cc = client_context();
+  sc = server_context(s);
   auto link = connect(*cc, *sc, by_name());
   one_record_each(*link, link->client, link->server, 1);
   ASSERT_TRUE(link->server.session->own_records());
@@ -261,10 +257,7 @@ TEST_F(OwnRecordLayerTest, NoSwitchWithARecordHeaderInsideOpenSsl) {
 // does), the 33rd without application data between fails the session.
 TEST_F(OwnRecordLayerTest, KeyUpdateFloodRefused) {
   server_own_records = false;
-  auto cc = client_context();
-  auto sc = server_context();
-  auto link = connect(*cc, *sc, by_name());
-  exchange(*link, 1);
+  auto link = exchanged();
   ASSERT_TRUE(link->client.session->own_records());
   SSL* s = link->server.session->native();
   auto updates = [&](int n) {
@@ -287,10 +280,7 @@ TEST_F(OwnRecordLayerTest, KeyUpdateFloodRefused) {
 // must not request (RFC 8446 4.6.3), so two KeyUpdates go out, the reply first.
 TEST_F(OwnRecordLayerTest, ReplyToARequestNeverRequests) {
   server_own_records = false;
-  auto cc = client_context();
-  auto sc = server_context();
-  auto link = connect(*cc, *sc, by_name());
-  exchange(*link, 1);
+  auto link = exchanged();
   ASSERT_TRUE(link->client.session->own_records());
   ASSERT_TRUE(link->client.session->update_keys(true));
   SSL* s = link->server.session->native();
@@ -307,10 +297,7 @@ TEST_F(OwnRecordLayerTest, ReplyToARequestNeverRequests) {
 // behind it; the worker's flush sends it with write(nullptr, 0).
 TEST_F(OwnRecordLayerTest, KeyUpdateReplyWaitsForRoom) {
   server_own_records = false;
-  auto cc = client_context();
-  auto sc = server_context();
-  auto link = connect(*cc, *sc, by_name());
-  exchange(*link, 1);
+  auto link = exchanged();
   ASSERT_TRUE(link->client.session->own_records());
   SSL* s = link->server.session->native();
   ASSERT_EQ(SSL_key_update(s, SSL_KEY_UPDATE_REQUESTED), 1);
@@ -337,8 +324,8 @@ TEST_F(OwnRecordLayerTest, KeyUpdateReplyWaitsForRoom) {
 // (the next client reuses it while this one goes on), a client's is freed with its ticket
 // still resumable.
 TEST_F(OwnRecordLayerTest, SslsLetGoAtTheSwitch) {
-  auto cc = client_context();
-  auto sc = server_context();
+  cc = client_context();
+  sc = server_context();
   auto first = connect(*cc, *sc, by_name());
   exchange(*first, 2);
   ASSERT_TRUE(first->server.session->own_records());
